@@ -1,0 +1,5 @@
+"""Entry point for `python -m waxos`."""
+
+from waxos.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Real-time: publisher, channel names, event catalogue, channel policy, event log, relay, catch-up."""

@@ -1,0 +1,106 @@
+"""Shared test fixtures: database URLs for SQLite and PostgreSQL, and CI's no-skip rule.
+
+`WAXOS_TEST_POSTGRES_URL` names the PostgreSQL database (default: the local `test` database). Tests that
+need PostgreSQL, Node or Chromium skip with a reason where those are missing; with `WAXOS_TEST_STRICT=1`
+(set by `.ci/run`) such a skip becomes a failure, so CI can never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+STRICT = os.environ.get("WAXOS_TEST_STRICT") == "1"
+
+
+def postgres_url() -> str:
+    """The PostgreSQL URL the suite uses."""
+    return os.environ.get("WAXOS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> str:
+    """The PostgreSQL URL, or skip (fail under WAXOS_TEST_STRICT) when no server answers."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url())
+    if not _port_open(url.host or "127.0.0.1", url.port or 5432):
+        skip_or_fail(f"PostgreSQL is not reachable at {url.host}:{url.port or 5432}")
+    return postgres_url()
+
+
+def require_node() -> str:
+    """The `node` executable with the project's npm packages installed, or skip (fail when strict)."""
+    node = shutil.which("node")
+    if node is None:
+        skip_or_fail("Node.js is not installed (needed for pusher-js and the Node pusher SDK)")
+    if not (ROOT / "node_modules" / "pusher-js").is_dir():
+        skip_or_fail("node_modules is missing: run the README's test command (it runs npm ci)")
+    return node
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with `reason`, or fail with it when CI asked for no skips."""
+    if STRICT:
+        pytest.fail(f"required in CI (WAXOS_TEST_STRICT=1): {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, then a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'waxos.db'}"
+        return
+    base = require_postgres()
+    yield from _fresh_postgres_database(base)
+
+
+def _fresh_postgres_database(base: str) -> Iterator[str]:
+    """Create a throw-away database beside `base`, yield its URL, drop it afterwards."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"waxos_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            database=url.database,
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
