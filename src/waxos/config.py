@@ -103,8 +103,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a cluster name such as ap2 or mt1")
         return value
 
-    @field_validator("pusher_host", "pusher_webhook_url", "pusher_encryption_master_key_base64",
-                     mode="before")
+    @field_validator(
+        "pusher_host", "pusher_webhook_url", "pusher_encryption_master_key_base64", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -208,7 +209,7 @@ def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: A
     if env_file is not None and not path.is_file():
         raise ConfigError({ENV_FILE_VARIABLE: f"env file {path} does not exist"})
     try:
-        return Settings(_env_file=path if path.is_file() else None, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=path if path.is_file() else None, **overrides)
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors(include_input=False, include_url=False):

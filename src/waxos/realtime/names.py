@@ -92,7 +92,7 @@ def validate_socket_id(socket_id: object) -> str:
     return socket_id
 
 
-def _id(value: int) -> int:
+def _id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidName("id", "must be a positive integer")
     return value

@@ -1,0 +1,1 @@
+"""HTTP API: dependencies, the error translator, one router module per resource."""

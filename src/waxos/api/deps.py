@@ -1,0 +1,42 @@
+"""Dependencies routes declare with `Annotated` aliases; resources come from the app's lifespan state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from waxos.config import Settings
+from waxos.realtime.publisher import PusherService
+
+
+def get_settings(request: Request) -> Settings:
+    """The validated settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The session factory."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: committed when the route returns, rolled back if it raises."""
+    async with get_sessions(request)() as session, session.begin():
+        yield session
+
+
+def get_pusher(request: Request) -> PusherService:
+    """The process's one PusherService (for auth signatures; publishing goes through the event log)."""
+    service: PusherService = request.app.state.pusher
+    return service
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PusherDep = Annotated[PusherService, Depends(get_pusher)]

@@ -1,0 +1,50 @@
+"""The application factory: `create_app(settings)` and the lifespan that owns every long-lived resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from waxos import __version__
+from waxos.api.errors import install_error_handlers
+from waxos.api.router import include_routers
+from waxos.config import Settings
+from waxos.db.engine import make_engine, make_sessionmaker
+from waxos.realtime.publisher import PusherService
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API for `settings`; nothing is connected until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        pusher = PusherService(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.pusher = pusher
+        logger.info("waxos %s starting: %s", __version__, settings.summary())
+        try:
+            yield
+        finally:
+            await pusher.aclose()
+            await engine.dispose()
+            logger.info("waxos stopped")
+
+    app = FastAPI(title="WAXOS real-time API", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    include_routers(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(app.state.pusher.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
