@@ -145,3 +145,8 @@ def trigger(ctx: click.Context, channel: str, event: str, data: str, socket_id: 
 
 
 # Commands of the other parts are registered below, one line each.
+
+from waxos.auth.commands import migrate_command, seed_demo_command  # noqa: E402
+
+main.add_command(migrate_command)
+main.add_command(seed_demo_command)

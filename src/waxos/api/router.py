@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from waxos.api import health
+from waxos.api import auth, health, pusher_auth
 
 
 def include_routers(app: FastAPI) -> None:
     """Mount all routers on `app`."""
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(pusher_auth.router)

@@ -1,0 +1,63 @@
+"""Sign-in endpoints: `POST /api/v1/auth/login` and `GET /api/v1/me`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter
+
+from waxos.api.current_user import CurrentUserDep
+from waxos.api.deps import SessionDep, SessionsDep, SettingsDep
+from waxos.api.errors import ApiError
+from waxos.auth.errors import InvalidCredentials, LoginThrottled
+from waxos.auth.schemas import LoginRequest, MeResponse, TokenResponse, WorkspaceRole
+from waxos.auth.service import TokenPolicy, login, workspaces_of
+from waxos.db.base import utcnow
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post(
+    "/auth/login",
+    summary="Exchange an email and password for a bearer access token",
+    responses={
+        401: {"description": "wrong email or password"},
+        429: {"description": "too many failed logins for this account; see Retry-After"},
+    },
+)
+async def login_route(body: LoginRequest, sessions: SessionsDep, settings: SettingsDep) -> TokenResponse:
+    """A short-lived access token (`WAXOS_ACCESS_TOKEN_MINUTES`).
+
+    Five failed logins for an account within fifteen minutes refuse further attempts for a while (429).
+    """
+    lifetime = timedelta(minutes=settings.waxos_access_token_minutes)
+    tokens = TokenPolicy(settings.waxos_secret_key.get_secret_value(), lifetime)
+    try:
+        token = await login(sessions, body.email, body.password, tokens, utcnow())
+    except InvalidCredentials as exc:
+        raise ApiError(401, "invalid_credentials", str(exc)) from exc
+    except LoginThrottled as exc:
+        raise ApiError(
+            429,
+            "login_throttled",
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        ) from exc
+    return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+@router.get(
+    "/me",
+    summary="The signed-in user and their workspaces",
+    responses={401: {"description": "no valid access token"}},
+)
+async def me(user: CurrentUserDep, session: SessionDep) -> MeResponse:
+    """Who the bearer token belongs to, and their role in each of their workspaces."""
+    workspaces = await workspaces_of(session, user.id)
+    return MeResponse(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        workspaces=[WorkspaceRole(id=w.id, name=w.name, role=role) for w, role in workspaces],
+    )

@@ -1,0 +1,181 @@
+"""Pusher auth endpoints: sign a subscription or a sign-in for the bearer token's user, if the policy allows.
+
+pusher-js posts form-encoded `socket_id` and `channel_name`; JSON bodies are accepted too. Any status
+but 200 reaches the browser as `pusher:subscription_error` with that status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from waxos.api.current_user import CurrentUserDep
+from waxos.api.deps import PusherDep, SessionDep, SettingsDep
+from waxos.api.errors import ApiError
+from waxos.realtime.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
+from waxos.realtime.policy import Allowed, Denied, authorize_channel, signed_in_user
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/pusher", tags=["pusher auth"])
+
+# A socket id and a channel name are under 200 bytes; pusher-js may add a few custom params.
+MAX_BODY_BYTES = 4096
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+
+
+class AuthSignature(BaseModel):
+    """The JSON pusher-js expects: `auth`, plus `channel_data` (presence) or `shared_secret` (encrypted)."""
+
+    auth: str
+    channel_data: str | None = None
+    shared_secret: str | None = None
+
+
+class SignInSignature(BaseModel):
+    """The JSON pusher-js expects from sign-in: `auth` and the signed `user_data`."""
+
+    auth: str
+    user_data: str
+
+
+def _body_doc(*fields: str) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "required": list(fields),
+        "properties": {field: {"type": "string"} for field in fields},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {_FORM: {"schema": schema}, _JSON: {"schema": schema}},
+        }
+    }
+
+
+_CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed socket id or channel name, or a missing field"},
+    401: {"description": "no valid access token"},
+    403: {"description": "the channel policy denies this channel; the reason is in the body"},
+    413: {"description": "body larger than 4 KiB"},
+    415: {"description": "body neither form-encoded nor JSON"},
+}
+
+
+@router.post(
+    "/auth",
+    summary="Authorize a private, encrypted or presence channel subscription",
+    response_model_exclude_none=True,
+    responses=_CHANNEL_ERRORS,
+    openapi_extra=_body_doc("socket_id", "channel_name"),
+)
+async def channel_auth(
+    request: Request, user: CurrentUserDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+) -> AuthSignature:
+    """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
+    fields = await _read_fields(request)
+    socket_id = validate_socket_id(_field(fields, "socket_id"))
+    channel = validate_channel_name(_field(fields, "channel_name"))
+    return await _authorize_and_sign(session, user, socket_id, channel, pusher, settings)
+
+
+@router.post(
+    "/presence-auth",
+    summary="Authorize a presence channel subscription",
+    response_model_exclude_none=True,
+    responses=_CHANNEL_ERRORS,
+    openapi_extra=_body_doc("socket_id", "channel_name"),
+)
+async def presence_auth(
+    request: Request, user: CurrentUserDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+) -> AuthSignature:
+    """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
+    fields = await _read_fields(request)
+    socket_id = validate_socket_id(_field(fields, "socket_id"))
+    channel = validate_channel_name(_field(fields, "channel_name"))
+    if channel_kind(channel) is not ChannelKind.PRESENCE:
+        raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
+    return await _authorize_and_sign(session, user, socket_id, channel, pusher, settings)
+
+
+@router.post(
+    "/user-auth",
+    summary="Sign the user in to Pusher (pusher-js `signin()`)",
+    responses={k: v for k, v in _CHANNEL_ERRORS.items() if k != 403},
+    openapi_extra=_body_doc("socket_id"),
+)
+async def user_auth(request: Request, user: CurrentUserDep, pusher: PusherDep) -> SignInSignature:
+    """The signed `user_data` for `pusher:signin`, built from the user's record."""
+    fields = await _read_fields(request)
+    socket_id = validate_socket_id(_field(fields, "socket_id"))
+    logger.debug("pusher sign-in signed: user=%d", user.id)
+    return SignInSignature.model_validate(pusher.authenticate_user(socket_id, signed_in_user(user)))
+
+
+async def _authorize_and_sign(
+    session: SessionDep,
+    user: CurrentUserDep,
+    socket_id: str,
+    channel: str,
+    pusher: PusherDep,
+    settings: SettingsDep,
+) -> AuthSignature:
+    decision = await authorize_channel(session, user, channel)
+    if isinstance(decision, Denied):
+        raise ApiError(403, "channel_denied", decision.reason, channel=channel)
+    return AuthSignature.model_validate(_sign(decision, socket_id, pusher, settings))
+
+
+def _sign(decision: Allowed, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> dict[str, str]:
+    channel = decision.channel
+    if decision.presence is not None:
+        return pusher.authenticate_presence_channel(socket_id, channel.name, decision.presence)
+    if channel.kind is ChannelKind.ENCRYPTED and settings.pusher_encryption_master_key_base64 is None:
+        # Allowed, but this deployment holds no master key to derive the channel's shared secret from.
+        raise ApiError(400, "encryption_disabled", "encrypted channels are not enabled on this server")
+    return pusher.authenticate_private_channel(socket_id, channel.name)
+
+
+async def _read_fields(request: Request) -> Mapping[str, object]:
+    """The body's fields, form-encoded or JSON, refusing bodies over `MAX_BODY_BYTES` without reading on."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+    media_type = request.headers.get("content-type", _FORM).partition(";")[0].strip().lower()
+    if media_type == _JSON:
+        try:
+            fields = json.loads(body)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_request", "the body is not valid JSON") from exc
+        if not isinstance(fields, dict):
+            raise ApiError(400, "invalid_request", "the JSON body must be an object")
+        return fields
+    if media_type == _FORM:
+        try:
+            return dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, "invalid_request", "the form body is not UTF-8") from exc
+    raise ApiError(415, "unsupported_media_type", f"send {_FORM} or {_JSON}")
+
+
+def _field(fields: Mapping[str, object], name: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, "invalid_request", f"{name} is required", field=name)
+    return value
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")

@@ -1,0 +1,1 @@
+"""Staff accounts: workspaces, users, memberships, login and access tokens."""

@@ -1,0 +1,96 @@
+"""Account tables: workspaces, staff users, their memberships with a role, and failed logins."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from waxos.db.base import Base, UTCDateTime, utcnow
+
+# 320 is the longest address RFC 5321 permits (64 local + @ + 255 domain).
+EMAIL_LENGTH = 320
+NAME_LENGTH = 200
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Role(enum.StrEnum):
+    """What a member may do in a workspace."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class Workspace(Base):
+    """A team (a tenant): its staff share chats, channels and presence."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A staff user; `email` is stored lower-cased so that it is unique regardless of case."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Membership(Base):
+    """A user's place in a workspace; removing the row ends their access at once."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'agent')", name="role"),
+        Index("ix_memberships_workspace_id", "workspace_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(_BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        _BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles])
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    workspace: Mapped[Workspace] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed login for an email address, kept while it counts towards the lockout window.
+
+    A row per failure (rather than a counter) makes recording an insert, which needs no locking when
+    several workers fail logins for the same account at once.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_email_failed_at", "email", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,43 @@
+"""Access tokens: short-lived HS256 JWTs naming a staff user, issued at login and checked per request."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import jwt
+
+from waxos.auth.errors import NotAuthenticated
+
+ALGORITHM = "HS256"
+_ACCESS_KIND = "access"
+_REQUIRED_CLAIMS = ["sub", "iat", "exp", "typ"]
+_USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+def issue_access_token(user_id: int, secret: str, lifetime: timedelta, now: datetime) -> str:
+    """A signed token for `user_id`, valid from `now` for `lifetime`."""
+    claims = {
+        "sub": str(user_id),
+        "typ": _ACCESS_KIND,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_access_token(token: str, secret: str) -> int:
+    """The user id inside a valid token; raise `NotAuthenticated` for anything else.
+
+    Only HS256 is accepted, so a token cannot choose its own algorithm (`none`, or a public-key one).
+    """
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS})
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticated("access token expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise NotAuthenticated("invalid access token") from exc
+    subject = claims["sub"]
+    if claims["typ"] != _ACCESS_KIND or not isinstance(subject, str) or not _USER_ID.match(subject):
+        raise NotAuthenticated("invalid access token")
+    return int(subject)
