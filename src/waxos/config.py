@@ -77,14 +77,14 @@ class Settings(BaseSettings):
     @field_validator("pusher_app_id")
     @classmethod
     def _app_id(cls, value: str) -> str:
-        if not _APP_ID.match(value):
+        if not _APP_ID.fullmatch(value):
             raise ValueError("must be the numeric app id")
         return value
 
     @field_validator("pusher_key")
     @classmethod
     def _key(cls, value: str) -> str:
-        if not _KEY.match(value):
+        if not _KEY.fullmatch(value):
             raise ValueError("must be 1-64 letters, digits, '-' or '_'")
         return value
 
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     @field_validator("pusher_cluster")
     @classmethod
     def _cluster(cls, value: str) -> str:
-        if not _CLUSTER.match(value):
+        if not _CLUSTER.fullmatch(value):
             raise ValueError("must be a cluster name such as ap2 or mt1")
         return value
 
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     @field_validator("pusher_host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
-        if value is not None and not _HOST.match(value):
+        if value is not None and not _HOST.fullmatch(value):
             raise ValueError("must be a host name or IP address, without scheme or port")
         return value
 

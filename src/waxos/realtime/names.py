@@ -20,7 +20,7 @@ CHANNEL_NAME = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
 # Pusher accepts up to 200 characters for an event name; ours are also `resource.action`.
 MAX_EVENT_NAME_LENGTH = 200
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-SOCKET_ID = re.compile(r"^\d+\.\d+$")
+SOCKET_ID = re.compile(r"[0-9]+\.[0-9]+")
 RESOURCE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _OURS = re.compile(
@@ -67,7 +67,7 @@ def validate_channel_name(channel: object) -> str:
         raise InvalidName("channel name", "must not be empty")
     if len(channel) > MAX_CHANNEL_NAME_LENGTH:
         raise InvalidName("channel name", f"at most {MAX_CHANNEL_NAME_LENGTH} characters")
-    if not CHANNEL_NAME.match(channel):
+    if not CHANNEL_NAME.fullmatch(channel):
         raise InvalidName("channel name", "only letters, digits and -_=@,.; are allowed")
     return channel
 
@@ -80,14 +80,14 @@ def validate_event_name(event: object) -> str:
         raise InvalidName("event name", f"at most {MAX_EVENT_NAME_LENGTH} characters")
     if event.startswith(("pusher:", "pusher_internal:", "client-")):
         raise InvalidName("event name", "pusher:, pusher_internal: and client- names are reserved")
-    if not EVENT_NAME.match(event):
+    if not EVENT_NAME.fullmatch(event):
         raise InvalidName("event name", "must be resource.action in lower case, e.g. message.new")
     return event
 
 
 def validate_socket_id(socket_id: object) -> str:
     """Return `socket_id` if it looks like Pusher's `digits.digits`, else raise `InvalidName`."""
-    if not isinstance(socket_id, str) or not SOCKET_ID.match(socket_id):
+    if not isinstance(socket_id, str) or not SOCKET_ID.fullmatch(socket_id):
         raise InvalidName("socket id", "must be digits.digits, e.g. 1234.5678")
     return socket_id
 
@@ -99,7 +99,7 @@ def _id(value: object) -> int:
 
 
 def _resource(resource: str) -> str:
-    if not RESOURCE.match(resource):
+    if not RESOURCE.fullmatch(resource):
         raise InvalidName("resource", "must be lower-case letters, digits and _")
     return resource
 
@@ -158,7 +158,7 @@ def parse_channel(channel: str) -> ParsedChannel:
     """
     validate_channel_name(channel)
     kind = channel_kind(channel)
-    match = _OURS.match(channel)
+    match = _OURS.fullmatch(channel)
     if match is None:
         return ParsedChannel(channel, kind)
     workspace, resource, user = match["workspace"], match["resource"], match["user"]
