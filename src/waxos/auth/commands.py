@@ -7,22 +7,23 @@ import asyncio
 import click
 
 from waxos.auth.seed import DEFAULT_DEMO_PASSWORD, DemoAccount, seed_demo
-from waxos.config import ConfigError, Environment, Settings, load_settings
+from waxos.config import Environment, Settings
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+def _settings(ctx: click.Context) -> Settings:
+    # Imported here: waxos.cli imports this module to register its commands.
+    from waxos.cli import settings_from
+
+    return settings_from(ctx)
 
 
 @click.command("migrate")
-def migrate_command() -> None:
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
     """Apply pending database migrations to DATABASE_URL."""
-    settings = _settings()
+    settings = _settings(ctx)
     asyncio.run(upgrade(settings.database_url))
     click.echo("database is up to date")
 
@@ -34,9 +35,10 @@ def migrate_command() -> None:
     show_default=True,
     help="Password for every demo account.",
 )
-def seed_demo_command(password: str) -> None:
+@click.pass_context
+def seed_demo_command(ctx: click.Context, password: str) -> None:
     """Create the demo workspaces Acme and Globex and their staff (never in production)."""
-    settings = _settings()
+    settings = _settings(ctx)
     if settings.waxos_env is Environment.PRODUCTION:
         raise click.ClickException("seed-demo creates known logins and refuses to run in production")
     if not password:
