@@ -1,0 +1,30 @@
+"""Health endpoints through HTTP, with the app's real lifespan and database."""
+
+from __future__ import annotations
+
+from tests.asgi import asgi_client
+from tests.conftest import free_port
+from tests.realtime.test_publisher import make_settings
+from waxos.app import create_app
+
+
+async def test_live_and_ready_on_a_working_database(database_url: str) -> None:
+    async with asgi_client(create_app(make_settings(database_url=database_url))) as client:
+        assert (await client.get("/health/live")).json() == {"status": "ok"}
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+
+
+async def test_ready_is_503_when_the_database_is_unreachable() -> None:
+    url = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none"
+    async with asgi_client(create_app(make_settings(database_url=url))) as client:
+        assert (await client.get("/health/live")).status_code == 200
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+
+
+async def test_metrics_are_exposed_in_prometheus_text(tmp_path) -> None:
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    async with asgi_client(create_app(settings)) as client:
+        body = (await client.get("/metrics")).text
+    assert "waxos_publish_failure_ratio" in body

@@ -1,0 +1,111 @@
+"""The `waxos` command as an operator runs it: config errors, `check` and `trigger` against real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+BASE_ENV = {
+    "PUSHER_APP_ID": "100001",
+    "PUSHER_KEY": "test-key",
+    "PUSHER_SECRET": "test-secret-value",
+    "PUSHER_CLUSTER": "local",
+    "PUSHER_HOST": "127.0.0.1",
+    "PUSHER_USE_TLS": "false",
+}
+
+
+def run_waxos(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WAXOS_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "waxos", *args],
+        env={**clean, "WAXOS_ENV_FILE": str(cwd / "none.env"), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_missing_settings_exit_2_naming_each_variable(tmp_path: Path) -> None:
+    result = run_waxos("check", env={"PUSHER_SECRET": "do-not-print-me"}, cwd=tmp_path)
+    assert result.returncode == 2
+    for name in ("PUSHER_APP_ID", "PUSHER_KEY", "PUSHER_CLUSTER"):
+        assert name in result.stderr
+    assert "do-not-print-me" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_against_a_closed_port_says_unreachable(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "PUSHER_PORT": str(free_port())}
+    result = run_waxos("check", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "failed: unreachable" in result.stderr
+    assert "test-secret-value" not in result.stderr + result.stdout
+
+
+def test_check_against_a_silent_server_times_out_within_the_timeout(
+    tmp_path: Path, silent_server: int
+) -> None:
+    env = {**BASE_ENV, "PUSHER_PORT": str(silent_server), "PUSHER_TIMEOUT_SECONDS": "1"}
+    started = time.monotonic()
+    result = run_waxos("check", env=env, cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "failed: timeout" in result.stderr
+    # Interpreter start-up plus the 1 s deadline; never the SDK's default 5 s or a hang.
+    assert elapsed < 4.5, elapsed
+
+
+def test_trigger_refuses_bad_json_and_bad_names_without_sending(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "PUSHER_PORT": str(free_port())}
+    bad_json = run_waxos("trigger", "private-user-1", "message.new", "{not json", env=env, cwd=tmp_path)
+    assert bad_json.returncode == 2 and "not JSON" in bad_json.stderr
+    bad_name = run_waxos("trigger", "bad channel", "message.new", "{}", env=env, cwd=tmp_path)
+    assert bad_name.returncode == 2 and "invalid" in bad_name.stderr and "only letters" in bad_name.stderr
+
+
+def test_trigger_reports_a_transport_failure_with_exit_1(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "PUSHER_PORT": str(free_port())}
+    result = run_waxos("trigger", "private-user-1", "message.new", '{"id": 1}', env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "failed: unreachable" in result.stderr
