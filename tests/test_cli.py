@@ -109,3 +109,46 @@ def test_trigger_reports_a_transport_failure_with_exit_1(tmp_path: Path) -> None
     env = {**BASE_ENV, "PUSHER_PORT": str(free_port())}
     result = run_waxos("trigger", "private-user-1", "message.new", '{"id": 1}', env=env, cwd=tmp_path)
     assert result.returncode == 1 and "failed: unreachable" in result.stderr
+
+
+def test_serve_answers_health_ready_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+
+    port = free_port()
+    env = {
+        **BASE_ENV,
+        "PUSHER_PORT": str(free_port()),
+        "WAXOS_RUN_RELAY": "false",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WAXOS_", "DATABASE_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "waxos", "serve", "--port", str(port)],
+        env={**clean, "WAXOS_ENV_FILE": str(tmp_path / "none.env"), **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "serve did not answer within 20 s"
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    # uvicorn re-raises the captured SIGTERM after its graceful shutdown, so -15 is a clean stop here;
+    # the lifespan's closing line proves the shutdown ran.
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert "waxos stopped" in output
+    assert "starting: env=development" in output and "secret=***" in output
+    assert "test-secret-value" not in output
