@@ -113,4 +113,4 @@ async def workspaces_of(session: AsyncSession, user_id: int) -> list[tuple[Works
         .where(Membership.user_id == user_id)
         .order_by(Workspace.id)
     )
-    return [(workspace, role) for workspace, role in rows.tuples()]
+    return [(workspace, role) for workspace, role in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import datetime, timedelta
 
@@ -15,6 +17,15 @@ _REQUIRED_CLAIMS = ["sub", "iat", "exp", "typ"]
 _USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
+def access_token_key(secret: str) -> bytes:
+    """The HMAC key for access tokens, derived from `WAXOS_SECRET_KEY` for this one purpose.
+
+    Deriving keeps tokens unforgeable from anything else signed with the same secret, and always yields
+    the 32 bytes HS256 wants, whatever the secret's length.
+    """
+    return hmac.new(secret.encode(), b"waxos access token v1", hashlib.sha256).digest()
+
+
 def issue_access_token(user_id: int, secret: str, lifetime: timedelta, now: datetime) -> str:
     """A signed token for `user_id`, valid from `now` for `lifetime`."""
     claims = {
@@ -23,7 +34,7 @@ def issue_access_token(user_id: int, secret: str, lifetime: timedelta, now: date
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, access_token_key(secret), algorithm=ALGORITHM)
 
 
 def read_access_token(token: str, secret: str) -> int:
@@ -32,7 +43,9 @@ def read_access_token(token: str, secret: str) -> int:
     Only HS256 is accepted, so a token cannot choose its own algorithm (`none`, or a public-key one).
     """
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS})
+        claims = jwt.decode(
+            token, access_token_key(secret), algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS}
+        )
     except jwt.ExpiredSignatureError as exc:
         raise NotAuthenticated("access token expired") from exc
     except jwt.InvalidTokenError as exc:
