@@ -1,0 +1,31 @@
+"""The settings of one Pusher app served locally: credentials, feature switches and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """One app's credentials and behaviour; the defaults are Pusher Channels' own values."""
+
+    app_id: str
+    key: str
+    secret: str
+    enable_client_events: bool = False
+    # Pusher advertises 120 s; pusher-js pings after that much silence and expects a reply in 30 s.
+    activity_timeout: int = 120
+    pong_timeout: float = 30.0
+    client_event_rate_limit: int = 10
+    max_presence_members: int = 100
+    max_data_bytes: int = 10_240
+    max_frame_bytes: int = 16_384
+    cache_ttl: float = 1_800.0
+    timestamp_tolerance: float = 600.0
+
+    def __repr__(self) -> str:
+        # The secret must never reach a log line, even through an accidental repr.
+        return (
+            f"AppConfig(app_id={self.app_id!r}, key={self.key!r}, secret='***', "
+            f"enable_client_events={self.enable_client_events!r})"
+        )

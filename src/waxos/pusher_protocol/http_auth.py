@@ -1,0 +1,71 @@
+"""Verifying an HTTP API request: key, timestamp window, body MD5 and the HMAC signature."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from urllib.parse import unquote
+
+from waxos.pusher_protocol.config import AppConfig
+from waxos.pusher_protocol.errors import HttpError
+from waxos.pusher_protocol.signing import (
+    body_md5,
+    request_string_to_sign,
+    same,
+    sign_request,
+)
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def verify_request(
+    config: AppConfig,
+    method: str,
+    raw_path: str,
+    params: Mapping[str, str],
+    body: bytes,
+    now: float,
+) -> None:
+    """Raise `HttpError(401, …)` unless the request is signed by this app within the time window.
+
+    `params` are the query parameters already URL-decoded: clients sign the raw values, and some
+    (the SDK's aiohttp backend) URL-encode them on the wire.
+    """
+    auth_key = params.get("auth_key")
+    if auth_key is None:
+        raise HttpError(401, "Missing auth_key parameter")
+    if auth_key != config.key:
+        raise HttpError(401, f"Unknown auth_key: {auth_key}")
+    if params.get("auth_version", "1.0") != "1.0":
+        raise HttpError(401, "Unsupported auth_version, expected 1.0")
+    timestamp = params.get("auth_timestamp", "")
+    if not timestamp.isdigit():
+        raise HttpError(401, "Missing or invalid auth_timestamp parameter")
+    window = config.timestamp_tolerance
+    if abs(now - int(timestamp)) >= window:
+        raise HttpError(
+            401,
+            f"Timestamp expired: Given timestamp ({_iso(int(timestamp))}) not within "
+            f"{window:.0f}s of server time ({_iso(now)})",
+        )
+    given_md5 = params.get("body_md5")
+    if given_md5 is None and body:
+        raise HttpError(401, "Missing body_md5 parameter for a request with a body")
+    if given_md5 is not None and given_md5 != body_md5(body):
+        raise HttpError(401, "The body_md5 parameter does not match the MD5 of the request body")
+    signature = params.get("auth_signature")
+    if signature is None:
+        raise HttpError(401, "Missing auth_signature parameter")
+    # Clients sign the path as they wrote it; HTTP libraries may percent-encode characters on the
+    # way, so the decoded form is accepted too.
+    for path in dict.fromkeys((raw_path, unquote(raw_path))):
+        if same(sign_request(config.secret, method, path, params), signature):
+            return
+    expected = request_string_to_sign(method, raw_path, params).replace("\n", "\\n")
+    raise HttpError(
+        401,
+        f'Invalid signature: you should have sent HmacSHA256Hex("{expected}", your_secret_key), '
+        f'but you sent "{signature}"',
+    )

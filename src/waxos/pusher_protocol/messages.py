@@ -1,0 +1,149 @@
+"""The `{event, channel, data}` envelope: parsing client frames and encoding server messages.
+
+Server messages carry `data` as a JSON-encoded *string* (the double encoding pusher-js and every other
+client SDK expect), except `pusher:error` and `pusher:signin_success`, which Pusher sends with object
+`data`. Client frames carry `data` as an object, or as a string holding JSON in old clients.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from waxos.pusher_protocol.errors import FrameError
+
+JsonValue = Any
+"""Whatever `json.loads` returns; client event payloads are relayed as the client sent them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    """One parsed client frame."""
+
+    event: str
+    channel: str | None
+    data: JsonValue
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceMember:
+    """A presence channel member as the app's auth endpoint described it."""
+
+    user_id: str
+    user_info: JsonValue
+
+
+def dumps(value: JsonValue) -> str:
+    """Compact JSON, the form Pusher puts on the wire."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_client_frame(text: str) -> ClientMessage:
+    """Parse a client text frame, or raise `FrameError` with the answer Pusher gives."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise FrameError("Received invalid JSON") from exc
+    if not isinstance(raw, dict):
+        raise FrameError("Received invalid JSON")
+    event = raw.get("event")
+    if not isinstance(event, str) or not event:
+        raise FrameError("Received message without an event name")
+    channel = raw.get("channel")
+    if channel is not None and not isinstance(channel, str):
+        raise FrameError("Received message with an invalid channel")
+    return ClientMessage(event=event, channel=channel, data=raw.get("data"))
+
+
+def data_object(message: ClientMessage) -> dict[str, JsonValue]:
+    """The `data` of a `pusher:` frame as an object; old clients send it JSON-encoded in a string."""
+    data = message.data
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise FrameError(f"Invalid data for {message.event}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrameError(f"Invalid data for {message.event}")
+    return data
+
+
+def parse_channel_data(channel_data: str) -> PresenceMember | None:
+    """The member in a presence `channel_data` string, or None when it names no user."""
+    try:
+        raw = json.loads(channel_data)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    user_id = raw.get("user_id")
+    # pusher-js's own example sends a numeric id; Pusher keys members by its string form.
+    if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
+        return None
+    return PresenceMember(user_id=str(user_id), user_info=raw.get("user_info"))
+
+
+def connection_established(socket_id: str, activity_timeout: int) -> str:
+    """The first message; pusher-js refuses the connection without `activity_timeout`."""
+    data = dumps({"socket_id": socket_id, "activity_timeout": activity_timeout})
+    return dumps({"event": "pusher:connection_established", "data": data})
+
+
+def error(message: str, code: int | None = None) -> str:
+    """`pusher:error` with object data; `code` is null for errors that keep the connection."""
+    return dumps({"event": "pusher:error", "data": {"code": code, "message": message}})
+
+
+def ping() -> str:
+    """A server ping, which the client must answer with `pusher:pong`."""
+    return '{"event":"pusher:ping","data":"{}"}'
+
+
+def pong() -> str:
+    """The reply to a client ping."""
+    return '{"event":"pusher:pong","data":"{}"}'
+
+
+def subscription_succeeded(channel: str, presence: dict[str, JsonValue] | None = None) -> str:
+    """`pusher_internal:subscription_succeeded`; presence channels carry ids, hash and count."""
+    data = "{}" if presence is None else dumps({"presence": presence})
+    return dumps({"event": "pusher_internal:subscription_succeeded", "channel": channel, "data": data})
+
+
+def subscription_error(channel: str, error_text: str, status: int) -> str:
+    """`pusher:subscription_error`, which pusher-js routes to the channel's error listeners."""
+    data = {"type": "AuthError", "error": error_text, "status": status}
+    return dumps({"event": "pusher:subscription_error", "channel": channel, "data": data})
+
+
+def member_added(channel: str, member: PresenceMember) -> str:
+    """Sent to the other subscribers when a user's first connection joins."""
+    data = {"user_id": member.user_id, "user_info": member.user_info}
+    return dumps({"event": "pusher_internal:member_added", "channel": channel, "data": dumps(data)})
+
+
+def member_removed(channel: str, user_id: str) -> str:
+    """Sent to the remaining subscribers when a user's last connection leaves."""
+    data = dumps({"user_id": user_id})
+    return dumps({"event": "pusher_internal:member_removed", "channel": channel, "data": data})
+
+
+def channel_event(event: str, channel: str, data: JsonValue, user_id: str | None = None) -> str:
+    """An event on a channel; `data` is forwarded unchanged (a string from the HTTP API)."""
+    message: dict[str, JsonValue] = {"event": event, "channel": channel, "data": data}
+    if user_id is not None:
+        message["user_id"] = user_id
+    return dumps(message)
+
+
+def signin_success(user_data: str) -> str:
+    """`pusher:signin_success` with the exact `user_data` string that was signed."""
+    return dumps({"event": "pusher:signin_success", "data": {"user_data": user_data}})
+
+
+def cache_miss(channel: str) -> str:
+    """Sent after subscription_succeeded on a cache channel that holds no event."""
+    return dumps({"event": "pusher:cache_miss", "channel": channel})

@@ -1,0 +1,80 @@
+"""Frame parsing and the exact shapes of server messages (double-encoded `data`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from waxos.pusher_protocol import messages
+from waxos.pusher_protocol.errors import FrameError
+
+
+def test_parse_object_and_string_data() -> None:
+    parsed = messages.parse_client_frame('{"event":"pusher:subscribe","data":{"channel":"a"}}')
+    assert messages.data_object(parsed) == {"channel": "a"}
+    old = messages.parse_client_frame('{"event":"pusher:subscribe","data":"{\\"channel\\":\\"a\\"}"}')
+    assert messages.data_object(old) == {"channel": "a"}
+    bare = messages.parse_client_frame('{"event":"pusher:ping"}')
+    assert messages.data_object(bare) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("nope", "Received invalid JSON"),
+        ("[1]", "Received invalid JSON"),
+        ('{"data":{}}', "Received message without an event name"),
+        ('{"event":""}', "Received message without an event name"),
+        ('{"event":"x","channel":5}', "Received message with an invalid channel"),
+    ],
+)
+def test_bad_frames(text: str, reason: str) -> None:
+    with pytest.raises(FrameError, match=reason):
+        messages.parse_client_frame(text)
+
+
+@pytest.mark.parametrize("data", ['"not json', "[1]", 5])
+def test_bad_pusher_data(data: object) -> None:
+    message = messages.ClientMessage("pusher:subscribe", None, data)
+    with pytest.raises(FrameError, match="Invalid data for pusher:subscribe"):
+        messages.data_object(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "member"),
+    [
+        ('{"user_id":10,"user_info":{"n":1}}', messages.PresenceMember("10", {"n": 1})),
+        ('{"user_id":"a"}', messages.PresenceMember("a", None)),
+        ('{"user_id":""}', None),
+        ('{"user_id":true}', None),
+        ('{"user_info":{}}', None),
+        ("[]", None),
+        ("{", None),
+    ],
+)
+def test_channel_data(text: str, member: messages.PresenceMember | None) -> None:
+    assert messages.parse_channel_data(text) == member
+
+
+def test_server_messages_double_encode_data() -> None:
+    established = json.loads(messages.connection_established("1.2", 120))
+    assert established["event"] == "pusher:connection_established"
+    assert json.loads(established["data"]) == {"socket_id": "1.2", "activity_timeout": 120}
+    assert json.loads(messages.pong()) == {"event": "pusher:pong", "data": "{}"}
+    assert json.loads(messages.ping()) == {"event": "pusher:ping", "data": "{}"}
+    removed = json.loads(messages.member_removed("presence-a", "3"))
+    assert json.loads(removed["data"]) == {"user_id": "3"}
+    assert json.loads(messages.channel_event("e", "c", '{"a":1}')) == {
+        "event": "e",
+        "channel": "c",
+        "data": '{"a":1}',
+    }
+    assert json.loads(messages.signin_success('{"id":"1"}')) == {
+        "event": "pusher:signin_success",
+        "data": {"user_data": '{"id":"1"}'},
+    }
+    assert json.loads(messages.cache_miss("cache-a")) == {
+        "event": "pusher:cache_miss",
+        "channel": "cache-a",
+    }
