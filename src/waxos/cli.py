@@ -12,6 +12,7 @@ import click
 from waxos import __version__
 from waxos.config import ConfigError, Settings, load_settings
 from waxos.logs import configure_logging, secret_values
+from waxos.pusher_server.command import pusher_server_command
 from waxos.realtime.publisher import PublishInvalid, PusherService
 from waxos.realtime.results import FailureKind, PusherResult
 
@@ -150,3 +151,4 @@ from waxos.auth.commands import migrate_command, seed_demo_command  # noqa: E402
 
 main.add_command(migrate_command)
 main.add_command(seed_demo_command)
+main.add_command(pusher_server_command)

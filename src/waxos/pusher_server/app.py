@@ -1,0 +1,229 @@
+"""The ASGI application: WebSocket `/app/{key}` and the HTTP API on one port, over the pure core.
+
+This layer only moves bytes and owns time: it feeds frames and requests to `PusherApp` with the
+current clock, then routes the core's output to the right sessions and webhooks to the sender. It
+never builds protocol JSON itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from waxos.pusher_protocol import (
+    CloseCode,
+    HttpRequest,
+    HttpResponse,
+    PusherApp,
+    Send,
+    handle_http,
+)
+from waxos.pusher_server.config import ServerConfig
+from waxos.pusher_server.session import Session
+from waxos.pusher_server.webhook_sender import WebhookSender
+
+logger = logging.getLogger("waxos.pusher_server")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+ASGISend = Callable[[Message], Awaitable[None]]
+
+_WS_PREFIX = "/app/"
+
+
+class _Disconnected(Exception):
+    """The HTTP client left before sending its whole body."""
+
+
+class PusherServer:
+    """An ASGI app serving one Pusher app; build it with `create_pusher_app`."""
+
+    def __init__(self, config: ServerConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.core = PusherApp(config.app)
+        self._clock = clock
+        self.sessions: dict[str, Session] = {}
+        self.webhooks: WebhookSender | None = None
+        if config.webhook_url:
+            self.webhooks = WebhookSender(
+                config.webhook_url,
+                key=config.app.key,
+                secret=config.app.secret,
+                timeout=config.webhook_timeout,
+                give_up_after=config.webhook_give_up_after,
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # ---- lifespan ------------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: ASGISend) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Start the webhook sender."""
+        if self.webhooks is not None:
+            await self.webhooks.start()
+
+    async def shutdown(self) -> None:
+        """Close every socket as Pusher does on restart (4200: reconnect now), flush webhooks."""
+        now = self._clock()
+        for socket_id in list(self.core.connections):
+            self.core.close(socket_id, CloseCode.GENERIC_RECONNECT, "Server shutting down", now)
+        self._dispatch()
+        if self.webhooks is not None:
+            await self.webhooks.aclose()
+
+    # ---- routing core output -------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        sessions = self.sessions
+        for output in self.core.take_output():
+            if isinstance(output, Send):
+                for socket_id in output.socket_ids:
+                    session = sessions.get(socket_id)
+                    if session is not None:
+                        session.enqueue(output.text)
+                        if session.queued > self.config.max_queued_frames:
+                            self._too_slow(socket_id)
+            else:
+                session = sessions.get(output.socket_id)
+                if session is not None:
+                    session.request_close(output.code, output.reason)
+        events = self.core.take_webhooks()
+        if events and self.webhooks is not None:
+            self.webhooks.submit(events)
+
+    def _too_slow(self, socket_id: str) -> None:
+        logger.warning("socket %s is not reading; disconnecting it", socket_id)
+        # Its queued frames are not worth delivering late; what matters is that it reconnects.
+        self.core.close(socket_id, CloseCode.OVER_CAPACITY, "Client is not reading", self._clock())
+
+    # ---- WebSocket -----------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        now = self._clock()
+        path: str = scope["path"]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        if path.startswith(_WS_PREFIX) and "/" not in path.removeprefix(_WS_PREFIX):
+            socket_id = self.core.connect(path.removeprefix(_WS_PREFIX), query, now)
+        else:
+            socket_id = self.core.refuse_path(now)
+        await send({"type": "websocket.accept"})
+        session = Session(socket_id, send)
+        self.sessions[socket_id] = session
+        try:
+            self._dispatch()
+            self._arm_timer(session)
+            await self._read(session, receive)
+        finally:
+            self.sessions.pop(socket_id, None)
+            self.core.disconnect(socket_id, self._clock())
+            self._dispatch()
+            await session.finish()
+
+    async def _read(self, session: Session, receive: Receive) -> None:
+        socket_id = session.socket_id
+        core = self.core
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return
+            text = message.get("text")
+            if text is not None:
+                core.receive_text(socket_id, text, self._clock())
+            else:
+                core.receive_binary(socket_id, self._clock())
+            self._dispatch()
+
+    def _arm_timer(self, session: Session) -> None:
+        deadline = self.core.next_deadline(session.socket_id)
+        if deadline is None:
+            session.set_timer(None)
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, deadline - self._clock())
+        session.set_timer(loop.call_later(delay, self._on_timer, session))
+
+    def _on_timer(self, session: Session) -> None:
+        # Activity since arming only moved the deadline later: the core answers NOTHING then and
+        # the timer is re-armed for the new deadline, so frames never touch the timer themselves.
+        self.core.on_deadline(session.socket_id, self._clock())
+        self._dispatch()
+        self._arm_timer(session)
+
+    # ---- HTTP API ------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
+        try:
+            body = await self._read_body(receive)
+        except _Disconnected:
+            return
+        if body is None:
+            response = HttpResponse.text(413, "Request body too large")
+        else:
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            request = HttpRequest(
+                method=scope["method"],
+                path=raw_path.decode("latin-1"),
+                query=scope.get("query_string", b"").decode("latin-1"),
+                body=body,
+            )
+            response = handle_http(self.core, request, self._clock())
+            self._dispatch()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (b"content-type", response.content_type.encode()),
+                    (b"content-length", str(len(response.body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        too_large = False
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.config.max_http_body_bytes:
+                too_large = True
+            elif chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return None if too_large else b"".join(chunks)
+
+
+def create_pusher_app(config: ServerConfig) -> PusherServer:
+    """The ASGI app for `config`; resources start in its lifespan, not here."""
+    return PusherServer(config)

@@ -1,0 +1,104 @@
+"""`waxos pusher-server`: run the local Pusher-compatible server from flags or PUSHER_* settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from waxos.pusher_protocol import AppConfig
+from waxos.pusher_server.config import ServerConfig
+from waxos.pusher_server.runner import run
+
+_ENV_FILE_VARIABLE = "WAXOS_ENV_FILE"
+
+
+def env_file_values(path: str | None = None) -> dict[str, str]:
+    """PUSHER_* values of the env file `load_settings` reads (`$WAXOS_ENV_FILE`, else `.env`).
+
+    Only the variables this command needs are taken, and nothing is validated beyond them: the
+    local server must start without the rest of the service's settings.
+    """
+    chosen = Path(path or os.environ.get(_ENV_FILE_VARIABLE) or ".env")
+    if not chosen.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in chosen.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        name, _, value = stripped.removeprefix("export ").partition("=")
+        name = name.strip().upper()
+        if name.startswith("PUSHER_"):
+            values[name] = value.strip().strip("'\"")
+    return values
+
+
+def _setting(name: str, file_values: dict[str, str]) -> str | None:
+    # Process variables win over the file, as in `load_settings`.
+    value = os.environ.get(name)
+    if value is None:
+        value = file_values.get(name)
+    return value or None
+
+
+@click.command("pusher-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [PUSHER_PORT or 6001].")
+@click.option("--app-id", default=None, help="App id [PUSHER_APP_ID].")
+@click.option("--key", default=None, help="App key [PUSHER_KEY].")
+@click.option("--secret", default=None, help="App secret [PUSHER_SECRET].")
+@click.option("--webhook-url", default=None, help="Where to POST webhooks [PUSHER_WEBHOOK_URL].")
+@click.option(
+    "--enable-client-events/--disable-client-events",
+    default=None,
+    help="Relay client-* events [PUSHER_ENABLE_CLIENT_EVENTS, default off].",
+)
+@click.option(
+    "--client-event-rate-limit",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Client events per second per connection; 0 for no limit.",
+)
+@click.pass_context
+def pusher_server_command(
+    ctx: click.Context,
+    host: str,
+    port: int | None,
+    app_id: str | None,
+    key: str | None,
+    secret: str | None,
+    webhook_url: str | None,
+    enable_client_events: bool | None,
+    client_event_rate_limit: int,
+) -> None:
+    """Run a local Pusher Channels-compatible server (protocol 7 and the HTTP API)."""
+    root = ctx.find_root().obj
+    file_values = env_file_values(root.get("env_file") if isinstance(root, dict) else None)
+    app_id = app_id or _setting("PUSHER_APP_ID", file_values)
+    key = key or _setting("PUSHER_KEY", file_values)
+    secret = secret or _setting("PUSHER_SECRET", file_values)
+    webhook_url = webhook_url or _setting("PUSHER_WEBHOOK_URL", file_values)
+    if port is None:
+        port = int(_setting("PUSHER_PORT", file_values) or 6001)
+    if enable_client_events is None:
+        flag = _setting("PUSHER_ENABLE_CLIENT_EVENTS", file_values) or "false"
+        enable_client_events = flag.lower() in {"1", "true", "yes", "on"}
+    if not app_id or not key or not secret:
+        given = {"PUSHER_APP_ID": app_id, "PUSHER_KEY": key, "PUSHER_SECRET": secret}
+        missing = ", ".join(name for name, value in given.items() if not value)
+        raise click.UsageError(f"set {missing} (flag, environment or env file)")
+    if not app_id.isdigit():
+        raise click.UsageError("PUSHER_APP_ID must be numeric, as the official SDKs require")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = AppConfig(
+        app_id=app_id,
+        key=key,
+        secret=secret,
+        enable_client_events=enable_client_events,
+        client_event_rate_limit=client_event_rate_limit,
+    )
+    run(ServerConfig(app=app, host=host, port=port, webhook_url=webhook_url))
