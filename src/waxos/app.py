@@ -16,6 +16,7 @@ from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker
 from waxos.realtime.publisher import PusherService
+from waxos.realtime.relay import start_relay
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.pusher = pusher
         logger.info("waxos %s starting: %s", __version__, settings.summary())
+        relay = await start_relay(settings, engine, pusher) if settings.waxos_run_relay else None
         try:
             yield
         finally:
+            if relay is not None:
+                await relay.aclose()
             await pusher.aclose()
             await engine.dispose()
             logger.info("waxos stopped")

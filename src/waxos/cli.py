@@ -152,3 +152,8 @@ from waxos.auth.commands import migrate_command, seed_demo_command  # noqa: E402
 main.add_command(migrate_command)
 main.add_command(seed_demo_command)
 main.add_command(pusher_server_command)
+from waxos.realtime.commands import emit_command, prune_command, relay_command  # noqa: E402
+
+main.add_command(emit_command)
+main.add_command(relay_command)
+main.add_command(prune_command)

@@ -1,0 +1,179 @@
+"""The event log: its tables, and `emit`, the one way a feature publishes an event (decision D2).
+
+`emit(session, channel, event)` appends the event to the log inside the caller's transaction, allocating
+the channel's next `seq`. If the transaction rolls back, the event and its `seq` vanish with it; once it
+commits, the relay is woken and delivers it. No network call happens on the caller's path.
+
+Why `seq` is gapless and in commit order: it comes from `UPDATE realtime_channels SET head_seq =
+head_seq + n`, whose row lock is held until the transaction ends. A second transaction emitting on the same
+channel waits for the first to commit (and gets the next number) or roll back (and gets the same number).
+So a reader never sees seq N+1 committed before seq N. The price is that lock: call `emit` as the last
+statement of your transaction, so other writers to that channel wait as little as possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from waxos.db.base import Base, UTCDateTime, utcnow
+from waxos.realtime import wakeup
+from waxos.realtime.events import Envelope, Event, check_size, new_event_id
+from waxos.realtime.names import MAX_CHANNEL_NAME_LENGTH, ChannelKind, parse_channel
+
+# SQLite only auto-increments INTEGER; sequence numbers are 64-bit everywhere else.
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+MAX_EVENTS_PER_EMIT = 10_000
+_HOOKED = "waxos.realtime.hooked"
+_PENDING = "waxos.realtime.pending"
+
+
+class ChannelHead(Base):
+    """Per channel: the last `seq` handed out, and the last one pruned from the log."""
+
+    __tablename__ = "realtime_channels"
+
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_LENGTH), primary_key=True)
+    head_seq: Mapped[int] = mapped_column(_Seq, default=0)
+    # Every seq up to this one is gone from the log: catch-up from before it must resync.
+    pruned_seq: Mapped[int] = mapped_column(_Seq, default=0)
+
+
+class LoggedEvent(Base):
+    """One event as published: `payload` is the encoded envelope, exactly what subscribers receive."""
+
+    __tablename__ = "realtime_events"
+    __table_args__ = (
+        # The relay's work queue: only undelivered rows are indexed, so it stays small.
+        Index(
+            "ix_realtime_events_pending",
+            "channel",
+            "seq",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_LENGTH), primary_key=True)
+    seq: Mapped[int] = mapped_column(_Seq, primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(200))
+    workspace_id: Mapped[int | None] = mapped_column(_Seq)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class RelayLease(Base):
+    """Which relay publishes a channel until when: one publisher per channel keeps its order."""
+
+    __tablename__ = "realtime_relay_leases"
+
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_LENGTH), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelRefused(ValueError):
+    """A channel sequenced events may not travel on."""
+
+
+async def emit(session: AsyncSession, channel: str, event: Event) -> Envelope:
+    """Log `event` on `channel` in the session's transaction and return its envelope (with `seq`).
+
+    Raises `EventTooLarge` if the envelope would exceed Pusher's limit, `ChannelRefused` for a public
+    channel, `InvalidName` for a malformed one; nothing is written then.
+    """
+    (envelope,) = await emit_many(session, channel, (event,))
+    return envelope
+
+
+async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]) -> list[Envelope]:
+    """Log several events on one channel, in order, with consecutive `seq`s (one round trip each way)."""
+    if not events:
+        return []
+    if len(events) > MAX_EVENTS_PER_EMIT:
+        raise ValueError(f"at most {MAX_EVENTS_PER_EMIT} events per call")
+    parsed = parse_channel(channel)
+    if parsed.kind is ChannelKind.PUBLIC:
+        # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
+        raise ChannelRefused(f"{channel}: sequenced events travel on private or presence channels only")
+    occurred_at = utcnow()
+    drafts = [
+        Envelope(
+            id=new_event_id(),
+            type=item.type,
+            channel=channel,
+            seq=1,
+            occurred_at=occurred_at,
+            workspace_id=parsed.workspace_id,
+            data=item.data(),
+        )
+        for item in events
+    ]
+    # Size is checked with the largest seq the channel could reach, before taking the channel's lock.
+    for draft in drafts:
+        check_size(channel, draft.model_copy(update={"seq": 2**62}).encode())
+    head = await _advance_head(session, channel, len(drafts))
+    first = head - len(drafts) + 1
+    envelopes = [draft.model_copy(update={"seq": first + n}) for n, draft in enumerate(drafts)]
+    await session.execute(
+        insert(LoggedEvent),
+        [
+            {
+                "channel": channel,
+                "seq": envelope.seq,
+                "id": envelope.id,
+                "type": envelope.type,
+                "workspace_id": envelope.workspace_id,
+                "occurred_at": occurred_at,
+                "payload": envelope.encode(),
+            }
+            for envelope in envelopes
+        ],
+    )
+    await _ring_after_commit(session)
+    return envelopes
+
+
+async def _advance_head(session: AsyncSession, channel: str, count: int) -> int:
+    """Reserve `count` sequence numbers on `channel`; the row stays locked until commit."""
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
+    statement = upsert.values(channel=channel, head_seq=count, pruned_seq=0).on_conflict_do_update(
+        index_elements=[ChannelHead.channel],
+        set_={"head_seq": ChannelHead.head_seq + count},
+    )
+    # An upsert with RETURNING always returns the row, so `one()` cannot fail.
+    return int((await session.execute(statement.returning(ChannelHead.head_seq))).scalar_one())
+
+
+async def _ring_after_commit(session: AsyncSession) -> None:
+    """Wake relays once this transaction commits; roll back and nobody is woken."""
+    sync_session = session.sync_session
+    info: dict[str, Any] = sync_session.info
+    if not info.get(_HOOKED):
+        info[_HOOKED] = True
+        event.listen(sync_session, "after_commit", _after_commit)
+        event.listen(sync_session, "after_rollback", _after_rollback)
+    if info.get(_PENDING):
+        return
+    info[_PENDING] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered by PostgreSQL only at commit, to relays in other processes; one per transaction.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup.NOTIFY_CHANNEL})
+
+
+def _after_commit(sync_session: Session) -> None:
+    if sync_session.info.pop(_PENDING, False):
+        wakeup.ring(sync_session.get_bind().engine.url)
+
+
+def _after_rollback(sync_session: Session) -> None:
+    sync_session.info.pop(_PENDING, None)

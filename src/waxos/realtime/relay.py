@@ -1,0 +1,315 @@
+"""The relay: delivers logged events to Pusher in per-channel order, batched, retried, never lost.
+
+One round: lease channels that have undelivered events, read up to `per_channel` of each, publish them in
+requests of at most 10 events, then mark what Pusher accepted as delivered. A channel's events all go to
+one "lane", whose requests are sent one after another; lanes hold disjoint channels and run concurrently.
+So a channel's order holds even though requests overlap, and a failed request stops its lane: nothing
+after it on those channels is sent until it succeeds.
+
+The relay sleeps until an emitter's commit rings its doorbell (or PostgreSQL NOTIFY arrives from another
+process); a slow sweep is only the safety net. After a failure it waits as `Backoff` says, ignoring the
+doorbell: new events accumulate in the log, not in requests to a dead endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from waxos.config import Settings
+from waxos.db.base import utcnow
+from waxos.db.engine import make_sessionmaker, transaction
+from waxos.realtime import relay_store, wakeup
+from waxos.realtime.backoff import Backoff
+from waxos.realtime.publisher import (
+    MAX_EVENTS_PER_BATCH_REQUEST,
+    OutgoingEvent,
+    PublishInvalid,
+    PusherService,
+)
+from waxos.realtime.relay_metrics import RelayMetrics
+from waxos.realtime.relay_store import PendingEvent
+from waxos.realtime.results import FailureKind, PusherResult
+from waxos.realtime.retention import prune
+
+logger = logging.getLogger(__name__)
+
+# Pusher refuses these for the request's content; anything else (401, 403, 404) means our credentials or
+# app id are wrong, which retrying later may fix and skipping events never would.
+_POISON_STATUSES = frozenset({400, 413})
+
+
+def default_owner() -> str:
+    """A relay name unique to this process: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:60]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """Tuning of one relay; the defaults suit production."""
+
+    owner: str = field(default_factory=default_owner)
+    lease_seconds: float = 30.0
+    sweep_seconds: float = 2.0
+    max_channels: int = 100
+    per_channel: int = 100
+    lanes: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 30.0
+    retention_hours: float = 72.0
+    prune_every_seconds: float = 600.0
+    metrics_every_seconds: float = 1.0
+
+
+class Outcome(enum.Enum):
+    """What one round came to."""
+
+    IDLE = "idle"  # nothing to deliver (or every channel is another relay's)
+    DELIVERED = "delivered"  # everything read was delivered; there may be more
+    FAILED = "failed"  # Pusher failed; the relay now waits as the backoff says
+
+
+@dataclass
+class _Lane:
+    """The channels one sequence of requests carries, and what became of their events."""
+
+    events: list[PendingEvent] = field(default_factory=list)
+    done: list[PendingEvent] = field(default_factory=list)
+    failure: PusherResult | None = None
+
+
+class Relay:
+    """Publishes the event log to Pusher until stopped."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: PusherService,
+        config: RelayConfig | None = None,
+        metrics: RelayMetrics | None = None,
+    ) -> None:
+        self._engine = engine
+        self._sessions = make_sessionmaker(engine)
+        self._publisher = publisher
+        self.config = config or RelayConfig()
+        self.metrics = metrics or RelayMetrics()
+        self.backoff = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
+        self._task: asyncio.Task[None] | None = None
+        self._stopped: asyncio.Event | None = None
+        self._doorbell: wakeup.Doorbell | None = None
+        self._next_prune = 0.0
+        self._next_metrics = 0.0
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        """Run in the background of the current event loop."""
+        self._task = asyncio.create_task(self.run(), name="waxos-relay")
+
+    async def aclose(self, grace_seconds: float = 10.0) -> None:
+        """Stop after the round in progress (or cancel it after `grace_seconds`), releasing leases."""
+        self.stop()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def stop(self) -> None:
+        """Ask `run` to return after the round in progress."""
+        if self._stopped is not None:
+            self._stopped.set()
+        if self._doorbell is not None:
+            self._doorbell.ring()
+
+    async def run(self) -> None:
+        """Deliver until `stop`: wake on commits, back off on failures, sweep now and then."""
+        self._stopped = asyncio.Event()
+        self._doorbell = wakeup.Doorbell()
+        unregister = wakeup.register(self._engine.url, self._doorbell)
+        listener = None
+        if self._engine.dialect.name == "postgresql":
+            listener = wakeup.PostgresListener(self._engine.url, self._doorbell)
+            listener.start()
+        logger.info("relay %s started", self.config.owner)
+        try:
+            await self._loop(self._stopped, self._doorbell)
+        finally:
+            unregister()
+            if listener is not None:
+                await listener.stop()
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                async with transaction(self._sessions) as session:
+                    await relay_store.release(session, self.config.owner)
+            logger.info("relay %s stopped", self.config.owner)
+
+    async def _loop(self, stopped: asyncio.Event, doorbell: wakeup.Doorbell) -> None:
+        while not stopped.is_set():
+            wait = self.backoff.delay_remaining()
+            self.metrics.observe_breaker(self.backoff.state)
+            if wait > 0:
+                await _sleep_unless(stopped, wait)
+                continue
+            doorbell.clear()
+            try:
+                outcome = await self.run_once()
+                await self._housekeeping()
+            except (SQLAlchemyError, OSError) as exc:
+                logger.error("relay cannot reach the database (%s); retrying", exc)
+                outcome = Outcome.IDLE
+            if outcome is Outcome.IDLE and not stopped.is_set():
+                await doorbell.wait(self.config.sweep_seconds)
+
+    # One round
+
+    async def run_once(self) -> Outcome:
+        """Lease, read, publish and mark one round of events."""
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            candidates = await relay_store.channels_to_claim(
+                session, self.config.owner, now, self.config.max_channels
+            )
+            channels = await relay_store.claim(
+                session,
+                candidates,
+                self.config.owner,
+                now,
+                now + timedelta(seconds=self.config.lease_seconds),
+            )
+            pending = await relay_store.undelivered(session, channels, self.config.per_channel)
+        if not pending:
+            return Outcome.IDLE
+        lanes = _into_lanes(pending, self.config.lanes)
+        if self.backoff.failures:
+            # Half-open: one probe request decides whether the endpoint is back.
+            lanes = [_Lane(lanes[0].events[:MAX_EVENTS_PER_BATCH_REQUEST])]
+        await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
+        done = [event for lane in lanes for event in lane.done]
+        await self._mark(done)
+        failures = [lane.failure for lane in lanes if lane.failure is not None]
+        if failures:
+            retry_after = max((f.retry_after_seconds or 0.0 for f in failures), default=0.0)
+            delay = self.backoff.failed(retry_after or None)
+            for failure in failures:
+                self.metrics.failed_requests.labels(str(failure.failure)).inc()
+            logger.warning(
+                "relay: %d event(s) delivered, then %s; next attempt in %.2f s (%d failure(s) in a row)",
+                len(done),
+                failures[0].failure,
+                delay,
+                self.backoff.failures,
+            )
+            return Outcome.FAILED
+        self.backoff.succeeded()
+        return Outcome.DELIVERED
+
+    async def _publish_lane(self, lane: _Lane) -> None:
+        for start in range(0, len(lane.events), MAX_EVENTS_PER_BATCH_REQUEST):
+            lane.failure = await self._publish(
+                lane.events[start : start + MAX_EVENTS_PER_BATCH_REQUEST], lane
+            )
+            if lane.failure is not None:
+                return
+
+    async def _publish(self, chunk: Sequence[PendingEvent], lane: _Lane) -> PusherResult | None:
+        """Send one request; record what was done; return the failure that must stop the lane."""
+        outgoing = [OutgoingEvent(event.channel, event.type, event.payload) for event in chunk]
+        try:
+            result = (await self._publisher.trigger_batch(outgoing)).chunks[0]
+        except PublishInvalid as exc:
+            result = PusherResult(False, FailureKind.INVALID, 400, str(exc), events=len(chunk))
+        if result.ok:
+            lane.done.extend(chunk)
+            return None
+        if result.failure is not FailureKind.INVALID or result.status not in _POISON_STATUSES:
+            return result
+        if len(chunk) > 1:
+            # One bad event must not hold back the others: find it by sending them one at a time.
+            for event in chunk:
+                failure = await self._publish([event], lane)
+                if failure is not None:
+                    return failure
+            return None
+        (event,) = chunk
+        logger.error(
+            "relay: Pusher refused %s seq %d of %s (%s); it stays available through catch-up",
+            event.type,
+            event.seq,
+            event.channel,
+            result.reason,
+        )
+        self.metrics.rejected.inc()
+        lane.done.append(event)
+        return None
+
+    async def _mark(self, done: Sequence[PendingEvent]) -> None:
+        if not done:
+            return
+        ranges: dict[str, tuple[int, int]] = {}
+        for event in done:
+            first, last = ranges.get(event.channel, (event.seq, event.seq))
+            ranges[event.channel] = (min(first, event.seq), max(last, event.seq))
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            await relay_store.mark_delivered(session, ranges, now)
+        self.metrics.delivered.inc(len(done))
+        for event in done:
+            self.metrics.delivery_latency.observe(max(0.0, (now - event.occurred_at).total_seconds()))
+
+    async def _housekeeping(self) -> None:
+        """Refresh the backlog gauges every second and prune the log every ten minutes."""
+        clock = time.monotonic()
+        if clock >= self._next_metrics:
+            self._next_metrics = clock + self.config.metrics_every_seconds
+            async with self._sessions() as session:
+                count, oldest = await relay_store.backlog(session)
+            self.metrics.backlog.set(count)
+            self.metrics.oldest_age.set((utcnow() - oldest).total_seconds() if oldest else 0.0)
+        if clock >= self._next_prune:
+            self._next_prune = clock + self.config.prune_every_seconds
+            removed = await prune(self._sessions, timedelta(hours=self.config.retention_hours), utcnow())
+            self.metrics.pruned.inc(removed)
+
+
+async def start_relay(settings: Settings, engine: AsyncEngine, publisher: PusherService) -> Relay:
+    """A relay for `settings`, running in the background, its metrics beside the publisher's."""
+    relay = Relay(
+        engine,
+        publisher,
+        RelayConfig(retention_hours=settings.waxos_event_retention_hours),
+        RelayMetrics(publisher.metrics.registry),
+    )
+    await relay.start()
+    return relay
+
+
+def _into_lanes(pending: Sequence[PendingEvent], lanes: int) -> list[_Lane]:
+    """Spread channels over at most `lanes` lanes, busiest first, keeping each channel in one lane."""
+    by_channel: dict[str, list[PendingEvent]] = {}
+    for event in pending:
+        by_channel.setdefault(event.channel, []).append(event)
+    result = [_Lane() for _ in range(min(lanes, len(by_channel)))]
+    for events in sorted(by_channel.values(), key=len, reverse=True):
+        min(result, key=lambda lane: len(lane.events)).events.extend(events)
+    return result
+
+
+async def _sleep_unless(stopped: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stopped.wait()
