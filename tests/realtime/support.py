@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,9 @@ def message(n: int = 1) -> MessageNew:
     return MessageNew(chat_id=1, message_id=n, direction="inbound", sender_type="contact")
 
 
-async def emit_messages(sessions: async_sessionmaker[AsyncSession], channel: str, count: int) -> list[Envelope]:
+async def emit_messages(
+    sessions: async_sessionmaker[AsyncSession], channel: str, count: int
+) -> list[Envelope]:
     """Emit `count` messages on `channel` in one transaction."""
     async with transaction(sessions) as session:
         return await emit_many(session, channel, [message(n) for n in range(1, count + 1)])
@@ -53,10 +56,12 @@ class FakePusher:
     script: list[Answer] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
+    times: list[float] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        self.times.append(time.monotonic())
         if self.script:
             answer = self.script.pop(0)(request)
             response = await answer if asyncio.iscoroutine(answer) else answer
@@ -66,7 +71,8 @@ class FakePusher:
         batch = json.loads(request.content)["batch"]
         self.batch_sizes.append(len(batch))
         for item in batch:
-            self.received.append({"name": item["name"], "channel": item["channel"], **json.loads(item["data"])})
+            envelope = json.loads(item["data"])
+            self.received.append({"name": item["name"], "channel": item["channel"], **envelope})
         return httpx.Response(200, json={})
 
     def seqs(self, channel: str) -> list[int]:

@@ -1,0 +1,242 @@
+"""The relay against an in-memory Pusher API: order, batching, wake-up, retries, poison, leases, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.accounts import migrated
+from tests.realtime.support import CHATS, OTHER, FakePusher, emit_messages, log_rows, relay_for, until
+from waxos.db.base import utcnow
+from waxos.db.engine import transaction
+from waxos.realtime.backoff import BreakerState
+from waxos.realtime.log import RelayLease
+from waxos.realtime.relay import Outcome, Relay
+
+
+@asynccontextmanager
+async def running(relay: Relay) -> AsyncIterator[Relay]:
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.aclose()
+
+
+def status(code: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(code, headers=headers, text=f"scripted {code}")
+
+
+async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        channels = [f"private-workspace-{n}.chats" for n in range(1, 8)]
+        for channel in channels:
+            await emit_messages(sessions, channel, 23)
+        relay = relay_for(engine, fake)
+        while await relay.run_once() is not Outcome.IDLE:
+            pass
+        rows = await log_rows(sessions)
+    for channel in channels:
+        assert fake.seqs(channel) == list(range(1, 24))
+    assert len(fake.received) == 7 * 23
+    assert max(fake.batch_sizes) == 10
+    assert all(row.delivered_at is not None for row in rows)
+    event = fake.received[0]
+    assert event["name"] == event["type"] == "message.new"
+    assert set(event) >= {"id", "seq", "channel", "occurred_at", "workspace_id", "data"}
+
+
+async def test_wakes_on_commit_without_waiting_for_the_sweep(database_url: str) -> None:
+    fake = FakePusher()
+    async with (
+        migrated(database_url) as (engine, sessions),
+        running(relay_for(engine, fake, sweep_seconds=120)),
+    ):
+        await asyncio.sleep(0.1)  # the relay has looked, found nothing, and sleeps
+        await emit_messages(sessions, CHATS, 3)
+        await until(lambda: len(fake.received) == 3, seconds=10)
+        await emit_messages(sessions, CHATS, 2)
+        await until(lambda: len(fake.received) == 5, seconds=10)
+    assert fake.seqs(CHATS) == [1, 2, 3, 4, 5]
+
+
+async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(503), lambda _r: status(502)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 25)
+        relay = relay_for(engine, fake, base_delay=0.2, max_delay=1.0)
+        async with running(relay):
+            await until(lambda: len(fake.received) == 25)
+        rows = await log_rows(sessions)
+    assert fake.seqs(CHATS) == list(range(1, 26))
+    # Two failures: waits of at least 0.1 s and 0.2 s (equal jitter keeps half the exponential delay).
+    assert fake.times[1] - fake.times[0] >= 0.1
+    assert fake.times[2] - fake.times[1] >= 0.2
+    assert all(row.delivered_at is not None for row in rows)
+    assert relay.metrics.failed_requests.labels("server_error")._value.get() == 2
+
+
+async def test_429_retry_after_is_honoured(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(429, {"Retry-After": "1"})])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 5)
+        async with running(relay_for(engine, fake, base_delay=0.01)):
+            await until(lambda: len(fake.received) == 5)
+    assert fake.times[1] - fake.times[0] >= 0.99
+    assert fake.requests == 2
+
+
+async def test_a_dead_endpoint_gets_one_probe_per_backoff_while_events_accumulate(database_url: str) -> None:
+    down = True
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return status(503) if down else httpx.Response(200, json={})
+
+    fake = FakePusher(script=[answer] * 1000)
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, base_delay=0.05, max_delay=0.4)
+        async with running(relay):
+            for _ in range(10):
+                await emit_messages(sessions, CHATS, 10)
+                await emit_messages(sessions, OTHER, 5)
+                await asyncio.sleep(0.1)
+            assert relay.backoff.state in (BreakerState.OPEN, BreakerState.HALF_OPEN)
+            # Over ~1 s of outage with delays doubling to 0.4 s: a handful of probes, not a busy loop.
+            failed_requests = fake.requests
+            assert 2 <= failed_requests <= 12
+            down = False
+            await until(lambda: len(fake.received) == 150)
+        assert relay.backoff.state is BreakerState.CLOSED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert fake.seqs(CHATS) == list(range(1, 101))
+    assert fake.seqs(OTHER) == list(range(1, 51))
+
+
+async def test_a_timeout_is_a_retryable_failure(database_url: str) -> None:
+    def too_slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("scripted timeout", request=request)
+
+    fake = FakePusher(script=[too_slow])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 3)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.FAILED
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    assert relay.metrics.failed_requests.labels("timeout")._value.get() == 1
+
+
+async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(database_url: str) -> None:
+    def refuse_seq_4(request: httpx.Request) -> httpx.Response:
+        return status(400) if b'\\"seq\\":4,' in request.content else status(200)
+
+    fake = FakePusher(script=[refuse_seq_4] * 11)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 10)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.DELIVERED
+        rows = await log_rows(sessions)
+    # The batch of ten failed; sent one by one, all but seq 4 went through, in order.
+    assert fake.seqs(CHATS) == [1, 2, 3, 5, 6, 7, 8, 9, 10]
+    assert [row.seq for row in rows] == list(range(1, 11))
+    assert all(row.delivered_at is not None for row in rows)
+    assert relay.metrics.rejected._value.get() == 1
+
+
+async def test_unauthorized_is_retried_not_skipped(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(401), lambda _r: status(404)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        async with running(relay_for(engine, fake)):
+            await until(lambda: len(fake.received) == 2)
+    assert fake.seqs(CHATS) == [1, 2] and fake.requests == 3
+
+
+async def test_two_relays_share_the_log_without_duplicates_or_reordering(database_url: str) -> None:
+    fake = FakePusher()
+    channels = [f"private-workspace-{n}.chats" for n in range(1, 13)]
+    async with migrated(database_url) as (engine, sessions):
+        first = relay_for(engine, fake, owner="relay-a", per_channel=7, lanes=2)
+        second = relay_for(engine, fake, owner="relay-b", per_channel=7, lanes=2)
+        async with running(first), running(second):
+            for round_number in range(6):
+                await asyncio.gather(*(emit_messages(sessions, channel, 5) for channel in channels))
+                await asyncio.sleep(0.01 * round_number)
+            await until(lambda: len(fake.received) == 12 * 30)
+    for channel in channels:
+        assert fake.seqs(channel) == list(range(1, 31))
+
+
+async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        await emit_messages(sessions, OTHER, 2)
+        async with transaction(sessions) as session:
+            expires = utcnow() + timedelta(seconds=1)
+            session.add(RelayLease(channel=CHATS, owner="crashed", expires_at=expires))
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert fake.seqs(CHATS) == [] and fake.seqs(OTHER) == [1, 2]
+        await asyncio.sleep(1.1)
+        assert await relay.run_once() is Outcome.DELIVERED
+        async with sessions() as session:
+            owners = set(await session.scalars(select(RelayLease.owner)))
+    assert fake.seqs(CHATS) == [1, 2]
+    assert owners == {relay.config.owner}
+
+
+async def test_a_clean_stop_releases_the_leases(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        async with running(relay_for(engine, fake)):
+            await until(lambda: len(fake.received) == 2)
+        async with sessions() as session:
+            assert list(await session.scalars(select(RelayLease))) == []
+
+
+async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(503)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 4)
+        relay = relay_for(engine, fake, metrics_every_seconds=0.0)
+        assert await relay.run_once() is Outcome.FAILED
+        await relay._housekeeping()
+        assert relay.metrics.backlog._value.get() == 4
+        assert relay.metrics.oldest_age._value.get() > 0
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+        await relay._housekeeping()
+        assert relay.metrics.backlog._value.get() == 0
+        assert relay.metrics.oldest_age._value.get() == 0
+        assert relay.metrics.delivered._value.get() == 4
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str, lanes: int) -> None:
+    order: list[tuple[str, int]] = []
+
+    async def slow_for_chats(request: httpx.Request) -> httpx.Response:
+        # The first channel's requests are slow; if they overlapped, its later events would overtake.
+        await asyncio.sleep(0.05 if CHATS.encode() in request.content else 0)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[slow_for_chats] * 100)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 40)
+        for n in range(3, 9):
+            await emit_messages(sessions, f"private-workspace-{n}.chats", 10)
+        relay = relay_for(engine, fake, lanes=lanes)
+        assert await relay.run_once() is Outcome.DELIVERED
+    order = [(event["channel"], event["seq"]) for event in fake.received]
+    assert [seq for channel, seq in order if channel == CHATS] == list(range(1, 41))
+    assert len(order) == 100
