@@ -1,0 +1,63 @@
+"""Decision D6: events leave only through the event log and the relay; nothing else publishes to Pusher.
+
+A static scan of `src/waxos`: only the publisher itself, the relay and the CLI's `trigger` diagnostic may
+call `trigger`/`trigger_batch`, and only the publisher and its transport may import the `pusher` SDK.
+Routes use the PusherService for `authenticate_*` signatures only, which needs neither.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "waxos"
+PUBLISHING_METHODS = frozenset({"trigger", "trigger_batch"})
+MAY_PUBLISH = frozenset({"realtime/publisher.py", "realtime/relay.py", "cli.py"})
+MAY_IMPORT_SDK = frozenset({"realtime/publisher.py", "realtime/transport.py"})
+# The local Pusher server implements the other side of the API; it publishes nothing of ours.
+SERVER_SIDE = ("pusher_protocol/", "pusher_server/")
+
+
+def violations(relative: str, tree: ast.AST) -> list[str]:
+    """What in one module's syntax tree breaks the rule, as `path:line: what` strings."""
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in PUBLISHING_METHODS
+            and relative not in MAY_PUBLISH
+        ):
+            found.append(f"{relative}:{node.lineno}: calls .{node.func.attr}() outside the relay")
+        if isinstance(node, ast.Import | ast.ImportFrom) and relative not in MAY_IMPORT_SDK:
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
+            if any(m is not None and (m == "pusher" or m.startswith("pusher.")) for m in modules):
+                found.append(f"{relative}:{node.lineno}: imports the pusher SDK, bypassing the relay")
+    return found
+
+
+def test_only_the_relay_publishes() -> None:
+    modules = sorted(SOURCE.rglob("*.py"))
+    assert len(modules) > 20
+    found = []
+    for path in modules:
+        relative = path.relative_to(SOURCE).as_posix()
+        if relative.startswith(SERVER_SIDE):
+            continue
+        found += violations(relative, ast.parse(path.read_text(encoding="utf-8")))
+    assert found == []
+
+
+def test_the_scan_catches_a_route_that_publishes_directly() -> None:
+    route = ast.parse(
+        "import pusher\n"
+        "async def create(pusher_service):\n"
+        "    await pusher_service.trigger('private-workspace-1.chats', 'message.new', {})\n"
+        "    await pusher_service.trigger_batch([])\n"
+    )
+    assert violations("inbox/routes.py", route) == [
+        "inbox/routes.py:1: imports the pusher SDK, bypassing the relay",
+        "inbox/routes.py:3: calls .trigger() outside the relay",
+        "inbox/routes.py:4: calls .trigger_batch() outside the relay",
+    ]
+    assert violations("realtime/relay.py", ast.parse("x.trigger_batch([])")) == []
