@@ -1,0 +1,226 @@
+// waxos-realtime.js: follow a WAXOS channel with pusher-js and never miss, duplicate or reorder an event.
+//
+// Every event WAXOS publishes carries `seq`, gapless per channel from 1. This helper applies events in
+// `seq` order exactly once: it drops duplicates, holds early arrivals until the gap before them is filled,
+// and fills gaps from GET /api/v1/realtime/events (catch-up) on every (re)subscription, on reconnection,
+// and when a gap does not close by itself. If the server no longer holds the missing events it answers
+// 410 resync_required; the helper then calls `onResync` so the app reloads its state, and continues from
+// the channel's head. An ES module with no dependencies: it runs in browsers and under Node 18+.
+
+export const DEFAULT_GAP_WAIT_MS = 2000;
+export const DEFAULT_PAGE_LIMIT = 500;
+
+/** The server no longer holds the events after a position (or the position is beyond its head). */
+export class ResyncRequired extends Error {
+  constructor(channel, head, reason) {
+    super(`resync required on ${channel}: ${reason}`);
+    this.name = "ResyncRequired";
+    this.channel = channel;
+    this.head = head;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Fetch one catch-up page: {channel, events, next_after, head}; throws ResyncRequired on 410.
+ * `token` is a bearer token or a function returning one (or a promise of one).
+ */
+export async function fetchCatchUpPage({ baseUrl, token, channel, after, limit = DEFAULT_PAGE_LIMIT, fetchImpl }) {
+  const doFetch = fetchImpl ?? globalThis.fetch;
+  const url = new URL("/api/v1/realtime/events", baseUrl);
+  url.searchParams.set("channel", channel);
+  url.searchParams.set("after", String(after));
+  url.searchParams.set("limit", String(limit));
+  const bearer = typeof token === "function" ? await token() : token;
+  const response = await doFetch(url, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 410 && body.code === "resync_required") {
+    throw new ResyncRequired(channel, body.head, body.reason);
+  }
+  if (!response.ok) {
+    throw new Error(`catch-up of ${channel} failed: HTTP ${response.status} ${body.code ?? ""}`.trim());
+  }
+  return body;
+}
+
+/**
+ * The ordering and deduplication state of one channel, independent of pusher-js (so it is testable).
+ *
+ * options: channel, fetchPage(after) -> page, onEvent(envelope), onResync({channel, head, reason}),
+ *          lastSeq (the last seq the app already applied; 0 for none), gapWaitMs, onError(error).
+ */
+export class ChannelFollower {
+  constructor({ channel, fetchPage, onEvent, onResync, lastSeq = 0, gapWaitMs = DEFAULT_GAP_WAIT_MS, onError }) {
+    this.channel = channel;
+    this.lastSeq = lastSeq;
+    this.fetchPage = fetchPage;
+    this.onEvent = onEvent;
+    this.onResync = onResync ?? (() => {});
+    this.onError = onError ?? ((error) => console.error("waxos-realtime:", error));
+    this.gapWaitMs = gapWaitMs;
+    this.buffer = new Map(); // seq -> envelope that arrived before the one it follows
+    this.duplicates = 0;
+    this._gapTimer = null;
+    this._catchingUp = null; // the running catch-up, if any
+    this._again = false; // someone asked for catch-up while one was running
+    this._stopped = false;
+  }
+
+  /** A live event from Pusher (any object with `seq`); other events are ignored. */
+  receive(envelope) {
+    if (this._stopped || !envelope || envelope.channel !== this.channel || !Number.isInteger(envelope.seq)) {
+      return;
+    }
+    if (envelope.seq <= this.lastSeq || this.buffer.has(envelope.seq)) {
+      this.duplicates += 1;
+      return;
+    }
+    if (envelope.seq === this.lastSeq + 1) {
+      this._apply(envelope);
+      return;
+    }
+    // A gap: usually the missing event is just behind; if it is not here soon, fetch it.
+    this.buffer.set(envelope.seq, envelope);
+    if (this._gapTimer === null && !this._catchingUp) {
+      this._gapTimer = setTimeout(() => {
+        this._gapTimer = null;
+        this.catchUp();
+      }, this.gapWaitMs);
+    }
+  }
+
+  /** Fetch everything after `lastSeq` up to the head; concurrent calls merge into one more pass. */
+  catchUp() {
+    if (this._catchingUp) {
+      this._again = true;
+      return this._catchingUp;
+    }
+    this._catchingUp = (async () => {
+      try {
+        do {
+          this._again = false;
+          await this._catchUpOnce();
+        } while (this._again && !this._stopped);
+      } catch (error) {
+        this.onError(error);
+      } finally {
+        this._catchingUp = null;
+        // Events that arrived past a gap after the last page was read: give them the usual grace.
+        if (this.buffer.size > 0 && this._gapTimer === null && !this._stopped) {
+          this._gapTimer = setTimeout(() => {
+            this._gapTimer = null;
+            this.catchUp();
+          }, this.gapWaitMs);
+        }
+      }
+    })();
+    return this._catchingUp;
+  }
+
+  /** Stop applying events and cancel timers (after unsubscribing). */
+  stop() {
+    this._stopped = true;
+    this._clearGapTimer();
+  }
+
+  async _catchUpOnce() {
+    for (;;) {
+      let page;
+      try {
+        page = await this.fetchPage(this.lastSeq);
+      } catch (error) {
+        if (!(error instanceof ResyncRequired)) throw error;
+        await this._resync(error);
+        return;
+      }
+      for (const envelope of page.events) {
+        if (envelope.seq === this.lastSeq + 1) this._apply(envelope);
+        else if (envelope.seq > this.lastSeq) throw new Error(`catch-up page skipped to seq ${envelope.seq}`);
+      }
+      if (page.next_after >= page.head || page.events.length === 0) return;
+    }
+  }
+
+  async _resync(error) {
+    await this.onResync({ channel: this.channel, head: error.head, reason: error.reason });
+    // The app reloaded its state as of `head`; continue from there, keeping later live events.
+    this.lastSeq = Math.max(this.lastSeq, error.head ?? this.lastSeq);
+    for (const seq of [...this.buffer.keys()]) if (seq <= this.lastSeq) this.buffer.delete(seq);
+    this._drain();
+  }
+
+  _apply(envelope) {
+    this.lastSeq = envelope.seq;
+    this.buffer.delete(envelope.seq);
+    try {
+      this.onEvent(envelope);
+    } catch (error) {
+      this.onError(error);
+    }
+    this._drain();
+  }
+
+  _drain() {
+    let next = this.buffer.get(this.lastSeq + 1);
+    while (next !== undefined) {
+      this.buffer.delete(next.seq);
+      this.lastSeq = next.seq;
+      try {
+        this.onEvent(next);
+      } catch (error) {
+        this.onError(error);
+      }
+      next = this.buffer.get(this.lastSeq + 1);
+    }
+    if (this.buffer.size === 0) this._clearGapTimer();
+  }
+
+  _clearGapTimer() {
+    if (this._gapTimer !== null) {
+      clearTimeout(this._gapTimer);
+      this._gapTimer = null;
+    }
+  }
+}
+
+/**
+ * Subscribe `pusher` (a pusher-js instance) to `channel` and deliver its events in order, exactly once.
+ *
+ * options: baseUrl and token (for catch-up), onEvent, onResync, lastSeq, gapWaitMs, fetchImpl, onError.
+ * Returns the ChannelFollower plus `unsubscribe()`.
+ */
+export function followChannel(pusher, channel, options) {
+  const follower = new ChannelFollower({
+    channel,
+    lastSeq: options.lastSeq ?? 0,
+    gapWaitMs: options.gapWaitMs,
+    onEvent: options.onEvent,
+    onResync: options.onResync,
+    onError: options.onError,
+    fetchPage: (after) =>
+      fetchCatchUpPage({
+        baseUrl: options.baseUrl,
+        token: options.token,
+        channel,
+        after,
+        fetchImpl: options.fetchImpl,
+      }),
+  });
+  const subscription = pusher.subscribe(channel);
+  const onLive = (eventName, data) => {
+    if (!eventName.startsWith("pusher:") && !eventName.startsWith("pusher_internal:")) follower.receive(data);
+  };
+  // Pusher re-sends subscription_succeeded after every reconnection: each one is a chance we missed events.
+  const onSubscribed = () => follower.catchUp();
+  subscription.bind_global(onLive);
+  subscription.bind("pusher:subscription_succeeded", onSubscribed);
+  if (subscription.subscribed) follower.catchUp();
+  return Object.assign(follower, {
+    unsubscribe() {
+      follower.stop();
+      subscription.unbind_global(onLive);
+      subscription.unbind("pusher:subscription_succeeded", onSubscribed);
+      pusher.unsubscribe(channel);
+    },
+  });
+}
