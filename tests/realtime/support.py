@@ -98,3 +98,12 @@ async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
     async with asyncio.timeout(seconds):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def until_delivered(
+    sessions: async_sessionmaker[AsyncSession], count: int, seconds: float = 30.0
+) -> None:
+    """Wait until `count` logged events are marked delivered; fail after a generous deadline."""
+    async with asyncio.timeout(seconds):
+        while sum(row.delivered_at is not None for row in await log_rows(sessions)) < count:
+            await asyncio.sleep(0.02)
