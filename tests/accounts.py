@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.asgi import asgi_client
 from waxos.app import create_app
 from waxos.auth.models import User, Workspace
 from waxos.auth.passwords import hash_password
@@ -121,8 +122,5 @@ async def running_api(database_url: str, **overrides: object) -> AsyncIterator[A
     """The API on a migrated, seeded database, served in-process."""
     await upgrade(database_url)
     app = create_app(make_settings(database_url, **overrides))
-    async with app.router.lifespan_context(app):
-        world = await build_world(app.state.sessions)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://waxos.test") as client:
-            yield Api(client, world, app.state.sessions)
+    async with asgi_client(app) as client:
+        yield Api(client, await build_world(app.state.sessions), app.state.sessions)

@@ -1,4 +1,4 @@
-"""`CurrentUserDep`: the staff user named by the request's bearer token, read from the database."""
+"""Who is calling: the bearer token's user id (`TokenUserIdDep`) or the user record (`CurrentUserDep`)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,39 @@ from waxos.api.deps import SessionDep, SettingsDep
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.models import User
-from waxos.auth.service import user_for_token
+from waxos.auth.service import user_for_id
+from waxos.auth.tokens import read_access_token
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from `POST /api/v1/auth/login`.")
 
 
-async def get_current_user(
-    session: SessionDep,
+async def get_token_user_id(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The user, looked up on every request so that deleting them ends their access at once."""
+) -> int:
+    """The user id in a valid bearer token; the caller must still check the user exists (401 if not)."""
     if credentials is None:
-        raise _unauthorized("a bearer access token is required")
+        raise unauthorized("a bearer access token is required")
     try:
-        return await user_for_token(
-            session, credentials.credentials, settings.waxos_secret_key.get_secret_value()
-        )
+        return read_access_token(credentials.credentials, settings.waxos_secret_key.get_secret_value())
     except NotAuthenticated as exc:
-        raise _unauthorized(exc.reason) from exc
+        raise unauthorized(exc.reason) from exc
 
 
-def _unauthorized(reason: str) -> ApiError:
-    return ApiError(401, "not_authenticated", reason, headers={"WWW-Authenticate": "Bearer"})
+TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
+
+
+async def get_current_user(session: SessionDep, user_id: TokenUserIdDep) -> User:
+    """The user, looked up on every request so that deleting them ends their access at once."""
+    try:
+        return await user_for_id(session, user_id)
+    except NotAuthenticated as exc:
+        raise unauthorized(exc.reason) from exc
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
+
+
+def unauthorized(reason: str) -> ApiError:
+    """The 401 for a missing or unusable access token."""
+    return ApiError(401, "not_authenticated", reason, headers={"WWW-Authenticate": "Bearer"})

@@ -15,11 +15,20 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from waxos.api.current_user import CurrentUserDep
+from waxos.api.current_user import TokenUserIdDep, unauthorized
 from waxos.api.deps import PusherDep, SessionDep, SettingsDep
 from waxos.api.errors import ApiError
+from waxos.auth.errors import NotAuthenticated
 from waxos.realtime.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
-from waxos.realtime.policy import Allowed, Denied, authorize_channel, signed_in_user
+from waxos.realtime.policy import (
+    Allowed,
+    Decision,
+    Denied,
+    StaffRecord,
+    authorize_user_id,
+    signed_in_user,
+    staff_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +86,14 @@ _CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
 async def channel_auth(
-    request: Request, user: CurrentUserDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
 ) -> AuthSignature:
     """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
     channel = validate_channel_name(_field(fields, "channel_name"))
-    return await _authorize_and_sign(session, user, socket_id, channel, pusher, settings)
+    _user, decision = await _decide(session, user_id, channel)
+    return _sign(decision, socket_id, pusher, settings)
 
 
 @router.post(
@@ -94,7 +104,7 @@ async def channel_auth(
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
 async def presence_auth(
-    request: Request, user: CurrentUserDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
 ) -> AuthSignature:
     """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
     fields = await _read_fields(request)
@@ -102,7 +112,8 @@ async def presence_auth(
     channel = validate_channel_name(_field(fields, "channel_name"))
     if channel_kind(channel) is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
-    return await _authorize_and_sign(session, user, socket_id, channel, pusher, settings)
+    _user, decision = await _decide(session, user_id, channel)
+    return _sign(decision, socket_id, pusher, settings)
 
 
 @router.post(
@@ -111,29 +122,34 @@ async def presence_auth(
     responses={k: v for k, v in _CHANNEL_ERRORS.items() if k != 403},
     openapi_extra=_body_doc("socket_id"),
 )
-async def user_auth(request: Request, user: CurrentUserDep, pusher: PusherDep) -> SignInSignature:
+async def user_auth(
+    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep
+) -> SignInSignature:
     """The signed `user_data` for `pusher:signin`, built from the user's record."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
+    try:
+        user = await staff_record(session, user_id)
+    except NotAuthenticated as exc:
+        raise unauthorized(exc.reason) from exc
     logger.debug("pusher sign-in signed: user=%d", user.id)
     return SignInSignature.model_validate(pusher.authenticate_user(socket_id, signed_in_user(user)))
 
 
-async def _authorize_and_sign(
-    session: SessionDep,
-    user: CurrentUserDep,
-    socket_id: str,
-    channel: str,
-    pusher: PusherDep,
-    settings: SettingsDep,
-) -> AuthSignature:
-    decision = await authorize_channel(session, user, channel)
+async def _decide(session: SessionDep, user_id: int, channel: str) -> tuple[StaffRecord, Decision]:
+    try:
+        return await authorize_user_id(session, user_id, channel)
+    except NotAuthenticated as exc:
+        raise unauthorized(exc.reason) from exc
+
+
+def _sign(decision: Decision, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> AuthSignature:
     if isinstance(decision, Denied):
-        raise ApiError(403, "channel_denied", decision.reason, channel=channel)
-    return AuthSignature.model_validate(_sign(decision, socket_id, pusher, settings))
+        raise ApiError(403, "channel_denied", decision.reason, channel=decision.channel.name)
+    return AuthSignature.model_validate(_signature(decision, socket_id, pusher, settings))
 
 
-def _sign(decision: Allowed, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> dict[str, str]:
+def _signature(decision: Allowed, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> dict[str, str]:
     channel = decision.channel
     if decision.presence is not None:
         return pusher.authenticate_presence_channel(socket_id, channel.name, decision.presence)

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.auth.models import LoginFailure, Membership, Role, User, Workspace
 from waxos.auth.passwords import verify_password
-from waxos.auth.tokens import issue_access_token, read_access_token
+from waxos.auth.tokens import issue_access_token
 from waxos.db.engine import transaction
 
 # Five wrong passwords within fifteen minutes lock the account until the oldest of them is fifteen
@@ -89,18 +89,17 @@ async def _lockout_remaining(session: AsyncSession, email: str, now: datetime) -
     return max(1, math.ceil((unlocks_at - now).total_seconds()))
 
 
-async def user_for_token(session: AsyncSession, token: str, secret: str) -> User:
+async def user_for_id(session: AsyncSession, user_id: int) -> User:
     """The user a valid token names, read from the database now: a deleted user's token stops working."""
-    user_id = read_access_token(token, secret)
     user = await session.get(User, user_id)
     if user is None:
         raise NotAuthenticated("the user of this access token no longer exists")
     return user
 
 
-async def membership_role(session: AsyncSession, user_id: int, workspace_id: int) -> Role | None:
+async def membership_role(db: AsyncSession | AsyncConnection, user_id: int, workspace_id: int) -> Role | None:
     """The user's role in the workspace, or None when they are not a member."""
-    return await session.scalar(
+    return await db.scalar(
         select(Membership.role).where(Membership.user_id == user_id, Membership.workspace_id == workspace_id)
     )
 

@@ -1,18 +1,22 @@
 """The channel policy: the one place that decides whether a staff user may listen to a channel.
 
-Every doorway to channel data asks here: the Pusher auth endpoints now, the catch-up endpoint later.
-`decide` is the pure rule; `authorize_channel` looks up what it needs in the database first.
+Every doorway to channel data asks here: the Pusher auth endpoints and the catch-up endpoint.
+`decide` is the rule, pure; `authorize_channel` (for a user already loaded) and `authorize_user_id`
+(for the bare id in an access token) read what it needs from the database first, on every call, so a
+removed membership or a deleted user loses access at once.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from waxos.auth.models import Role, User
+from waxos.auth.errors import NotAuthenticated
+from waxos.auth.models import Membership, Role, User
 from waxos.auth.service import membership_role
 from waxos.realtime.names import ChannelKind, ParsedChannel, parse_channel
 
@@ -20,8 +24,29 @@ NOT_A_MEMBER = "not a member of this workspace"
 NOT_YOUR_USER_CHANNEL = "a user channel is only for its own user"
 PUBLIC_CHANNEL = "public channels need no authorization"
 UNKNOWN_CHANNEL = "not a WAXOS channel"
+_USER_GONE = "the user of this access token no longer exists"
 
 logger = logging.getLogger(__name__)
+
+
+class Staff(Protocol):
+    """What the policy needs to know of a user: who they are and what to show others."""
+
+    @property
+    def id(self) -> int:
+        """The user id."""
+
+    @property
+    def name(self) -> str:
+        """The display name."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRecord:
+    """A user as read from the database for one decision."""
+
+    id: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +68,17 @@ class Denied:
 Decision = Allowed | Denied
 
 
-def presence_member(user: User, role: Role) -> dict[str, Any]:
+def presence_member(user: Staff, role: Role) -> dict[str, Any]:
     """The presence `channel_data` for a member: built from our records, never from the request."""
     return {"user_id": str(user.id), "user_info": {"name": user.name, "role": role.value}}
 
 
-def signed_in_user(user: User) -> dict[str, Any]:
+def signed_in_user(user: Staff) -> dict[str, Any]:
     """The `user_data` of a Pusher sign-in (`authenticate_user`), from our records of the user."""
     return {"id": str(user.id), "user_info": {"name": user.name}}
 
 
-def decide(user: User, channel: ParsedChannel, role: Role | None) -> Decision:
+def decide(user: Staff, channel: ParsedChannel, role: Role | None) -> Decision:
     """Apply the rules to a parsed channel, given the user's role in its workspace (None: no member).
 
     - `private-workspace-{id}.{resource}`, `private-encrypted-workspace-{id}.{resource}` and
@@ -76,18 +101,59 @@ def decide(user: User, channel: ParsedChannel, role: Role | None) -> Decision:
     return Allowed(channel)
 
 
-async def authorize_channel(session: AsyncSession, user: User, channel: str) -> Decision:
-    """Decide whether `user` may subscribe to `channel`, reading their membership from the database.
+def _workspace_of(channel: ParsedChannel) -> int | None:
+    """The workspace whose membership the rules will ask about, if any."""
+    return channel.workspace_id if channel.kind is not ChannelKind.PUBLIC else None
+
+
+async def authorize_channel(db: AsyncSession | AsyncConnection, user: Staff, channel: str) -> Decision:
+    """Decide for a user already loaded, reading their membership from the database.
 
     Raises `waxos.realtime.names.InvalidName` when `channel` is not a valid channel name at all.
     """
     parsed = parse_channel(channel)
-    role = None
-    if parsed.workspace_id is not None and parsed.kind is not ChannelKind.PUBLIC:
-        role = await membership_role(session, user.id, parsed.workspace_id)
-    decision = decide(user, parsed, role)
+    workspace_id = _workspace_of(parsed)
+    role = None if workspace_id is None else await membership_role(db, user.id, workspace_id)
+    return _logged(user, decide(user, parsed, role))
+
+
+async def authorize_user_id(
+    db: AsyncSession | AsyncConnection, user_id: int, channel: str
+) -> tuple[StaffRecord, Decision]:
+    """Decide for the user an access token names, reading the user and membership in one query.
+
+    Raises `NotAuthenticated` when the user no longer exists, and `InvalidName` for an invalid name.
+    """
+    parsed = parse_channel(channel)
+    workspace_id = _workspace_of(parsed)
+    # One statement for every channel: with no workspace to ask about, `workspace_id IS NULL` matches
+    # no membership and the role reads as NULL.
+    query = (
+        select(User.id, User.name, Membership.role)
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.workspace_id == workspace_id))
+        .where(User.id == user_id)
+    )
+    row = (await db.execute(query)).one_or_none()
+    if row is None:
+        raise NotAuthenticated(_USER_GONE)
+    found_id, name, role = row
+    user = StaffRecord(found_id, name)
+    return user, _logged(user, decide(user, parsed, role))
+
+
+async def staff_record(db: AsyncSession | AsyncConnection, user_id: int) -> StaffRecord:
+    """The user an access token names, read now; `NotAuthenticated` when they no longer exist."""
+    row = (await db.execute(select(User.id, User.name).where(User.id == user_id))).one_or_none()
+    if row is None:
+        raise NotAuthenticated(_USER_GONE)
+    return StaffRecord(*row)
+
+
+def _logged(user: Staff, decision: Decision) -> Decision:
     if isinstance(decision, Denied):
-        logger.debug("channel denied: user=%d channel=%s reason=%s", user.id, channel, decision.reason)
+        logger.debug(
+            "channel denied: user=%d channel=%s reason=%s", user.id, decision.channel.name, decision.reason
+        )
     else:
-        logger.debug("channel allowed: user=%d channel=%s", user.id, channel)
+        logger.debug("channel allowed: user=%d channel=%s", user.id, decision.channel.name)
     return decision
