@@ -1,0 +1,64 @@
+"""Webhooks through real HTTP: signed, in order, retried, and never in the way of delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pusher
+
+from tests.local_pusher import WebhookReceiver, running_local_pusher
+from tests.pusher_server.client import PusherClient
+
+
+async def test_lifecycle_webhooks_validate_with_the_official_sdk(webhook_receiver: WebhookReceiver) -> None:
+    with running_local_pusher(webhook_url=webhook_receiver.url) as server:
+        a = await PusherClient.open(server)
+        b = await PusherClient.open(server)
+        await a.subscribe("presence-room", user={"user_id": "a"})
+        await b.subscribe("presence-room", user={"user_id": "b"})
+        await a.recv()  # member_added b
+        await a.send({"event": "client-hi", "channel": "presence-room", "data": {"x": 1}})
+        await b.recv()
+        await b.subscribe("cache-news")
+        await b.close()
+        webhook_receiver.wait_for(8)
+        await a.close()
+        events = webhook_receiver.wait_for(10)
+    names = [(e["name"], e.get("channel"), e.get("user_id")) for e in events]
+    assert names == [
+        ("channel_occupied", "presence-room", None),
+        ("member_added", "presence-room", "a"),
+        ("member_added", "presence-room", "b"),
+        ("client_event", "presence-room", "a"),
+        ("channel_occupied", "cache-news", None),
+        ("cache_miss", "cache-news", None),
+        ("member_removed", "presence-room", "b"),
+        ("channel_vacated", "cache-news", None),
+        ("member_removed", "presence-room", "a"),
+        ("channel_vacated", "presence-room", None),
+    ]
+    assert events[3]["data"] == '{"x":1}' and events[3]["event"] == "client-hi"
+    validator = pusher.Pusher(app_id=server.app_id, key=server.key, secret=server.secret)
+    for headers, body in webhook_receiver.requests:
+        assert headers["Content-Type"] == "application/json"
+        parsed = validator.validate_webhook(headers["X-Pusher-Key"], headers["X-Pusher-Signature"], body)
+        assert parsed is not None
+        assert abs(parsed["time_ms"] - time.time() * 1000) < 60_000
+
+
+async def test_failing_receiver_is_retried_without_delaying_delivery(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    webhook_receiver.fail_first = 2
+    with running_local_pusher(webhook_url=webhook_receiver.url) as server:
+        a = await PusherClient.open(server)
+        started = time.monotonic()
+        await a.subscribe("room")
+        await asyncio.to_thread(server.sdk().trigger, "room", "e", "d")
+        assert (await a.recv())["event"] == "e"
+        assert time.monotonic() - started < 0.5
+        [event] = webhook_receiver.wait_for(1)
+        assert event == {"name": "channel_occupied", "channel": "room"}
+        assert webhook_receiver.attempts == 3
+        await a.close()
