@@ -14,7 +14,8 @@ import Pusher from "pusher-js";
 import { followChannel } from "../../src/waxos/static/waxos-realtime.js";
 
 const options = JSON.parse(process.argv[2]);
-const say = (line) => process.stdout.write(`${JSON.stringify({ at: performance.now(), ...line })}\n`);
+const say = (line) =>
+  process.stdout.write(`${JSON.stringify({ at: performance.now(), wall: performance.timeOrigin + performance.now(), ...line })}\n`);
 
 const pusherOptions = {
   cluster: "local",
