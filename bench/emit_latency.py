@@ -87,13 +87,18 @@ def main() -> None:
     with database(args.database_url) as url, local_pusher_server() as port:
         samples = asyncio.run(measure(url, port, args.requests))
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"machine: {platform.machine()}, python {platform.python_version()}; database: {describe_database(url)}")
+    print(f"machine: {platform.machine()}, python {platform.python_version()}")
+    print(f"database: {describe_database(url)}")
     p50 = {route: percentile(values, 0.5) for route, values in samples.items()}
     p99 = {route: percentile(values, 0.99) for route, values in samples.items()}
     for route in samples:
-        print(f"{route:>8}: p50 {p50[route]:6.2f} ms  p99 {p99[route]:6.2f} ms  ({len(samples[route])} requests)")
-    print(f"emit adds:    p50 {p50['emit'] - p50['plain']:+.2f} ms  p99 {p99['emit'] - p99['plain']:+.2f} ms")
-    print(f"trigger adds: p50 {p50['trigger'] - p50['plain']:+.2f} ms  p99 {p99['trigger'] - p99['plain']:+.2f} ms")
+        print(
+            f"{route:>8}: p50 {p50[route]:6.2f} ms  p99 {p99[route]:6.2f} ms  "
+            f"({len(samples[route])} requests)"
+        )
+    for route in ("emit", "trigger"):
+        added_p50, added_p99 = p50[route] - p50["plain"], p99[route] - p99["plain"]
+        print(f"{route} adds: p50 {added_p50:+.2f} ms  p99 {added_p99:+.2f} ms")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from waxos.config import Settings, load_settings
 
 APP_ID, KEY, SECRET = "100001", "bench-key", "bench-secret-value"
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_CREDENTIALS = ("--app-id", APP_ID, "--key", KEY, "--secret", SECRET)
 
 
 def free_port() -> int:
@@ -43,8 +44,7 @@ def local_pusher_server() -> Iterator[int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WAXOS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "waxos", "pusher-server", "--port", str(port)]
-        + ["--app-id", APP_ID, "--key", KEY, "--secret", SECRET],
+        [*(sys.executable, "-m", "waxos", "pusher-server", "--port", str(port)), *SERVER_CREDENTIALS],
         env={**env, "WAXOS_ENV_FILE": "/nonexistent.env"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

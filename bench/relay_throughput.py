@@ -83,14 +83,19 @@ def main() -> None:
     parser.add_argument("--baseline-events", type=int, default=2000)
     parser.add_argument("--rtt-ms", type=float, default=0, help="emulate a remote Pusher's round trip")
     args = parser.parse_args()
-    with database(args.database_url) as url, local_pusher_server() as server_port:
-        with delayed(server_port, args.rtt_ms) as port:
-            baseline = naive_baseline(port, args.baseline_events)
-            rate, rounds = asyncio.run(relay_rate(url, port, args.events, args.channels))
+    with (
+        database(args.database_url) as url,
+        local_pusher_server() as server_port,
+        delayed(server_port, args.rtt_ms) as port,
+    ):
+        baseline = naive_baseline(port, args.baseline_events)
+        rate, rounds = asyncio.run(relay_rate(url, port, args.events, args.channels))
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     print(f"database: {describe_database(url)}; emulated round trip to Pusher: {args.rtt_ms:g} ms")
-    print(f"naive SDK trigger loop: {baseline:,.0f} events/s ({args.baseline_events} events, one request each)")
+    print(
+        f"naive SDK trigger loop: {baseline:,.0f} events/s ({args.baseline_events} events, one request each)"
+    )
     print(f"relay: {rate:,.0f} events/s ({args.events} events on {args.channels} channels, {rounds} rounds)")
     print(f"speed-up: {rate / baseline:.1f}x")
 
