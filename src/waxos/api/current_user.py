@@ -1,15 +1,16 @@
-"""Who is calling: the bearer token's user id (`TokenUserIdDep`) or the user record (`CurrentUserDep`)."""
+"""Who is calling: the bearer token's user id, the user record, and the batching `StaffLookup`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from waxos.api.deps import SessionDep, SettingsDep
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
+from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import User
 from waxos.auth.service import user_for_id
 from waxos.auth.tokens import read_access_token
@@ -42,6 +43,18 @@ async def get_current_user(session: SessionDep, user_id: TokenUserIdDep) -> User
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
+
+
+async def get_staff_lookup(request: Request) -> StaffLookup:
+    """The app's one `StaffLookup`, made on first use: it holds no resource, only the app's engine."""
+    state = request.app.state
+    lookup: StaffLookup | None = getattr(state, "staff_lookup", None)
+    if lookup is None:
+        lookup = state.staff_lookup = StaffLookup(state.engine)
+    return lookup
+
+
+StaffLookupDep = Annotated[StaffLookup, Depends(get_staff_lookup)]
 
 
 def unauthorized(reason: str) -> ApiError:

@@ -15,20 +15,12 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from waxos.api.current_user import TokenUserIdDep, unauthorized
-from waxos.api.deps import PusherDep, SessionDep, SettingsDep
+from waxos.api.current_user import StaffLookupDep, TokenUserIdDep, unauthorized
+from waxos.api.deps import PusherDep, SettingsDep
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.realtime.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
-from waxos.realtime.policy import (
-    Allowed,
-    Decision,
-    Denied,
-    StaffRecord,
-    authorize_user_id,
-    signed_in_user,
-    staff_record,
-)
+from waxos.realtime.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +78,17 @@ _CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
 async def channel_auth(
-    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+    request: Request,
+    user_id: TokenUserIdDep,
+    lookup: StaffLookupDep,
+    pusher: PusherDep,
+    settings: SettingsDep,
 ) -> AuthSignature:
     """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
     channel = validate_channel_name(_field(fields, "channel_name"))
-    _user, decision = await _decide(session, user_id, channel)
+    decision = await _decide(lookup, user_id, channel)
     return _sign(decision, socket_id, pusher, settings)
 
 
@@ -104,7 +100,11 @@ async def channel_auth(
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
 async def presence_auth(
-    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep, settings: SettingsDep
+    request: Request,
+    user_id: TokenUserIdDep,
+    lookup: StaffLookupDep,
+    pusher: PusherDep,
+    settings: SettingsDep,
 ) -> AuthSignature:
     """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
     fields = await _read_fields(request)
@@ -112,7 +112,7 @@ async def presence_auth(
     channel = validate_channel_name(_field(fields, "channel_name"))
     if channel_kind(channel) is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
-    _user, decision = await _decide(session, user_id, channel)
+    decision = await _decide(lookup, user_id, channel)
     return _sign(decision, socket_id, pusher, settings)
 
 
@@ -123,22 +123,21 @@ async def presence_auth(
     openapi_extra=_body_doc("socket_id"),
 )
 async def user_auth(
-    request: Request, user_id: TokenUserIdDep, session: SessionDep, pusher: PusherDep
+    request: Request, user_id: TokenUserIdDep, lookup: StaffLookupDep, pusher: PusherDep
 ) -> SignInSignature:
     """The signed `user_data` for `pusher:signin`, built from the user's record."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
-    try:
-        user = await staff_record(session, user_id)
-    except NotAuthenticated as exc:
-        raise unauthorized(exc.reason) from exc
-    logger.debug("pusher sign-in signed: user=%d", user.id)
-    return SignInSignature.model_validate(pusher.authenticate_user(socket_id, signed_in_user(user)))
+    standing = await lookup.standing(user_id, None)
+    if standing is None:
+        raise unauthorized(USER_GONE)
+    logger.debug("pusher sign-in signed: user=%d", user_id)
+    return SignInSignature.model_validate(pusher.authenticate_user(socket_id, signed_in_user(standing.user)))
 
 
-async def _decide(session: SessionDep, user_id: int, channel: str) -> tuple[StaffRecord, Decision]:
+async def _decide(lookup: StaffLookupDep, user_id: int, channel: str) -> Decision:
     try:
-        return await authorize_user_id(session, user_id, channel)
+        return await authorize_user_id(lookup, user_id, channel)
     except NotAuthenticated as exc:
         raise unauthorized(exc.reason) from exc
 

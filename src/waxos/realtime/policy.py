@@ -2,8 +2,8 @@
 
 Every doorway to channel data asks here: the Pusher auth endpoints and the catch-up endpoint.
 `decide` is the rule, pure; `authorize_channel` (for a user already loaded) and `authorize_user_id`
-(for the bare id in an access token) read what it needs from the database first, on every call, so a
-removed membership or a deleted user loses access at once.
+(for the bare id in an access token, through the batching `StaffLookup`) read what it needs from the
+database first, on every call, so a removed membership or a deleted user loses access at once.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from waxos.auth.errors import NotAuthenticated
-from waxos.auth.models import Membership, Role, User
+from waxos.auth.lookup import StaffLookup
+from waxos.auth.models import Role
 from waxos.auth.service import membership_role
 from waxos.realtime.names import ChannelKind, ParsedChannel, parse_channel
 
@@ -24,7 +24,7 @@ NOT_A_MEMBER = "not a member of this workspace"
 NOT_YOUR_USER_CHANNEL = "a user channel is only for its own user"
 PUBLIC_CHANNEL = "public channels need no authorization"
 UNKNOWN_CHANNEL = "not a WAXOS channel"
-_USER_GONE = "the user of this access token no longer exists"
+USER_GONE = "the user of this access token no longer exists"
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +39,6 @@ class Staff(Protocol):
     @property
     def name(self) -> str:
         """The display name."""
-
-
-@dataclass(frozen=True, slots=True)
-class StaffRecord:
-    """A user as read from the database for one decision."""
-
-    id: int
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,36 +109,16 @@ async def authorize_channel(db: AsyncSession | AsyncConnection, user: Staff, cha
     return _logged(user, decide(user, parsed, role))
 
 
-async def authorize_user_id(
-    db: AsyncSession | AsyncConnection, user_id: int, channel: str
-) -> tuple[StaffRecord, Decision]:
-    """Decide for the user an access token names, reading the user and membership in one query.
+async def authorize_user_id(lookup: StaffLookup, user_id: int, channel: str) -> Decision:
+    """Decide for the user an access token names, reading the user and membership on this call.
 
     Raises `NotAuthenticated` when the user no longer exists, and `InvalidName` for an invalid name.
     """
     parsed = parse_channel(channel)
-    workspace_id = _workspace_of(parsed)
-    # One statement for every channel: with no workspace to ask about, `workspace_id IS NULL` matches
-    # no membership and the role reads as NULL.
-    query = (
-        select(User.id, User.name, Membership.role)
-        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.workspace_id == workspace_id))
-        .where(User.id == user_id)
-    )
-    row = (await db.execute(query)).one_or_none()
-    if row is None:
-        raise NotAuthenticated(_USER_GONE)
-    found_id, name, role = row
-    user = StaffRecord(found_id, name)
-    return user, _logged(user, decide(user, parsed, role))
-
-
-async def staff_record(db: AsyncSession | AsyncConnection, user_id: int) -> StaffRecord:
-    """The user an access token names, read now; `NotAuthenticated` when they no longer exist."""
-    row = (await db.execute(select(User.id, User.name).where(User.id == user_id))).one_or_none()
-    if row is None:
-        raise NotAuthenticated(_USER_GONE)
-    return StaffRecord(*row)
+    standing = await lookup.standing(user_id, _workspace_of(parsed))
+    if standing is None:
+        raise NotAuthenticated(USER_GONE)
+    return _logged(standing.user, decide(standing.user, parsed, standing.role))
 
 
 def _logged(user: Staff, decision: Decision) -> Decision:
