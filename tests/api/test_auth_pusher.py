@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.accounts import MASTER_KEY, PUSHER_KEY, PUSHER_SECRET, Api, World, running_api
+from tests.accounts import MASTER_KEY, PUSHER_KEY, PUSHER_SECRET, Api, World, make_settings, running_api
+from waxos.app import create_app
 
 SOCKET_ID = "123.456"
 AUTH = "/api/v1/pusher/auth"
@@ -183,3 +184,14 @@ async def test_channels_outside_the_conventions_are_denied(api: Api, channel: st
     )
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "channel_denied"
+
+
+def test_the_auth_endpoints_are_documented_with_both_body_types() -> None:
+    schema = create_app(make_settings("sqlite+aiosqlite:///unused-openapi.db")).openapi()
+    for path in (AUTH, PRESENCE_AUTH, USER_AUTH):
+        operation = schema["paths"][path]["post"]
+        content = set(operation["requestBody"]["content"])
+        assert content == {"application/x-www-form-urlencoded", "application/json"}, path
+        assert {"200", "400", "401"} <= set(operation["responses"]), path
+        assert operation["security"] == [{"HTTPBearer": []}], path
+    assert "403" in schema["paths"][AUTH]["post"]["responses"]
