@@ -128,4 +128,3 @@ def prune_command(ctx: click.Context) -> None:
             await engine.dispose()
 
     click.echo(f"pruned {asyncio.run(run())} event(s)")
-
