@@ -204,6 +204,15 @@ async def test_a_clean_stop_releases_the_leases(database_url: str) -> None:
             assert list(await session.scalars(select(RelayLease))) == []
 
 
+async def test_a_stop_before_the_relay_task_first_runs_ends_it_without_cancelling(database_url: str) -> None:
+    # A lifespan that shuts down at once used to wait out the whole grace period, then cancel.
+    async with migrated(database_url) as (engine, _sessions):
+        relay = relay_for(engine, FakePusher())
+        await relay.start()
+        await relay.aclose(grace_seconds=60)
+        assert relay._task is not None and relay._task.done() and not relay._task.cancelled()
+
+
 async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
     fake = FakePusher(script=[lambda _r: status(503)])
     async with migrated(database_url) as (engine, sessions):

@@ -107,7 +107,8 @@ class Relay:
         self.metrics = metrics or RelayMetrics()
         self.backoff = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
         self._task: asyncio.Task[None] | None = None
-        self._stopped: asyncio.Event | None = None
+        # Made here, not in `run`, so a stop that comes before the task first runs is not lost.
+        self._stopped = asyncio.Event()
         self._doorbell: wakeup.Doorbell | None = None
         self._next_prune = 0.0
         self._next_metrics = 0.0
@@ -132,14 +133,12 @@ class Relay:
 
     def stop(self) -> None:
         """Ask `run` to return after the round in progress."""
-        if self._stopped is not None:
-            self._stopped.set()
+        self._stopped.set()
         if self._doorbell is not None:
             self._doorbell.ring()
 
     async def run(self) -> None:
         """Deliver until `stop`: wake on commits, back off on failures, sweep now and then."""
-        self._stopped = asyncio.Event()
         self._doorbell = wakeup.Doorbell()
         unregister = wakeup.register(self._engine.url, self._doorbell)
         listener = None
