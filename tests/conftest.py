@@ -72,6 +72,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_postgres_database(base)
 
 
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, for behaviour only PostgreSQL has."""
+    yield from _fresh_postgres_database(require_postgres())
+
+
 def _fresh_postgres_database(base: str) -> Iterator[str]:
     """Create a throw-away database beside `base`, yield its URL, drop it afterwards."""
     import uuid
@@ -85,7 +91,10 @@ def _fresh_postgres_database(base: str) -> Iterator[str]:
         import asyncpg
 
         conn = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
             database=url.database,
         )
         try:

@@ -7,11 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 from tests.accounts import make_settings, migrated
 from tests.asgi import asgi_client
@@ -129,15 +127,11 @@ async def test_an_unreachable_database_fails_the_request_with_503(database_url: 
     assert await counts(database_url) == (0, 0)
 
 
-@pytest.mark.xfail(
-    reason="api/errors.py maps OperationalError/InterfaceError to 503, but a connection lost mid-statement "
-    "arrives as sqlalchemy.exc.DBAPIError with connection_invalidated=True and becomes a 500",
-    raises=DBAPIError,
-    strict=True,
-)
-async def test_losing_the_database_between_the_change_and_the_emit_writes_nothing(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("an open SQLite file cannot vanish mid-transaction; the PostgreSQL case covers this")
+async def test_losing_the_database_between_the_change_and_the_emit_writes_nothing(
+    postgres_database_url: str,
+) -> None:
+    # PostgreSQL only: an open SQLite file cannot vanish mid-transaction.
+    database_url = postgres_database_url
     await prepare(database_url)
     async with through_proxy(database_url) as (proxied, proxy):
         app = app_with_feature(proxied, [proxy.cut])

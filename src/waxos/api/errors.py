@@ -12,7 +12,7 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waxos.realtime.names import InvalidName
@@ -84,6 +84,15 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # asyncpg reports a connection lost mid-statement as a plain DBAPIError that invalidated the
+    # connection; that is the database being unavailable, not a bug.
+    if cast(DBAPIError, exc).connection_invalidated:
+        return await _database_unavailable(request, exc)
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "an internal error occurred")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the translator on `app`."""
     app.add_exception_handler(ApiError, _api_error)
@@ -93,4 +102,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(OSError, _database_unavailable)
