@@ -193,11 +193,13 @@ class Envelope(BaseModel):
 
     id: str = Field(description="Unique and time-sortable (UUIDv7): the deduplication key")
     type: str = Field(description="The catalogued `resource.action`, also the Pusher event name")
-    channel: str
+    channel: str = Field(description="The Pusher channel it was published on; `seq` counts per channel")
     seq: PositiveInt = Field(description="Gapless per channel, starting at 1")
     occurred_at: datetime = Field(description="UTC; for display only, never for ordering")
-    workspace_id: PositiveInt | None = None
-    data: dict[str, Any]
+    workspace_id: PositiveInt | None = Field(
+        default=None, description="The workspace of a workspace channel; null on user channels"
+    )
+    data: dict[str, Any] = Field(description="The event's payload, as listed per event below")
 
     def encode(self) -> str:
         """The compact JSON sent to Pusher and served by catch-up."""
