@@ -179,9 +179,21 @@ class NodeFollower:
                     if self.process.poll() is not None and self.process.stderr
                     else ""
                 )
-                raise AssertionError(f"condition not met; last lines: {self.lines[-15:]} {stderr}")
+                raise AssertionError(f"condition not met; {self.summary()} {stderr}")
             with contextlib.suppress(queue.Empty):
                 self.lines.append(self._inbox.get(timeout=min(remaining, 0.1)))
+
+    def summary(self) -> str:
+        """What happened, per channel: applied and live seqs, catch-up calls, errors; and state changes."""
+        channels = sorted({line["channel"] for line in self.lines if "channel" in line})
+        parts = [f"states: {[line['current'] for line in self.of('state')]}"]
+        for channel in channels:
+            catchups = [(line["after"], line["status"], line["seqs"]) for line in self.of("catchup", channel)]
+            parts.append(
+                f"{channel}: applied={self.seqs('applied', channel)} live={self.seqs('live', channel)} "
+                f"catchups={catchups} errors={[line['message'] for line in self.of('error', channel)]}"
+            )
+        return "; ".join(parts)
 
     def of(self, kind: str, channel: str | None = None) -> list[dict[str, Any]]:
         """The lines of one kind (and channel)."""

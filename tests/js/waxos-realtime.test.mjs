@@ -94,6 +94,46 @@ test("catch-up pages until the head and skips what was already applied", async (
   assert.equal(f.duplicates, 1);
 });
 
+test("a failed catch-up is retried with a growing delay until it succeeds", async () => {
+  const log = fakeLog({ head: 3, pageSize: 10 });
+  let failures = 2;
+  const errors = [];
+  const { f, applied } = follower({
+    log,
+    retryMs: 10,
+    onError: (error) => errors.push(String(error)),
+    fetchPage: async (after) => {
+      if (failures-- > 0) throw new Error("HTTP 503 database_unavailable");
+      return log.fetchPage(after);
+    },
+  });
+  await f.catchUp();
+  assert.deepEqual(applied, []);
+  assert.equal(f._nextRetryMs, 20);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  await f._catchingUp;
+  assert.deepEqual(applied, [1, 2, 3]);
+  assert.equal(errors.length, 2);
+  assert.equal(f._nextRetryMs, 10, "a success resets the delay");
+  f.stop();
+});
+
+test("stop cancels a pending retry", async () => {
+  let calls = 0;
+  const { f } = follower({
+    retryMs: 10,
+    onError: () => {},
+    fetchPage: async () => {
+      calls += 1;
+      throw new Error("offline");
+    },
+  });
+  await f.catchUp();
+  f.stop();
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal(calls, 1);
+});
+
 test("concurrent catch-up requests merge into one more pass", async () => {
   const log = fakeLog({ head: 2, pageSize: 10 });
   const { f, applied } = follower({ log });

@@ -9,6 +9,10 @@
 
 export const DEFAULT_GAP_WAIT_MS = 2000;
 export const DEFAULT_PAGE_LIMIT = 500;
+// A failed catch-up (network error, 5xx, 503 while the database restarts) is retried after this delay,
+// doubling up to the maximum: the channel may be behind and no live event may come to reveal it.
+export const DEFAULT_RETRY_MS = 1000;
+export const MAX_RETRY_MS = 30000;
 
 /** The server no longer holds the events after a position (or the position is beyond its head). */
 export class ResyncRequired extends Error {
@@ -50,7 +54,16 @@ export async function fetchCatchUpPage({ baseUrl, token, channel, after, limit =
  *          lastSeq (the last seq the app already applied; 0 for none), gapWaitMs, onError(error).
  */
 export class ChannelFollower {
-  constructor({ channel, fetchPage, onEvent, onResync, lastSeq = 0, gapWaitMs = DEFAULT_GAP_WAIT_MS, onError }) {
+  constructor({
+    channel,
+    fetchPage,
+    onEvent,
+    onResync,
+    lastSeq = 0,
+    gapWaitMs = DEFAULT_GAP_WAIT_MS,
+    retryMs = DEFAULT_RETRY_MS,
+    onError,
+  }) {
     this.channel = channel;
     this.lastSeq = lastSeq;
     this.fetchPage = fetchPage;
@@ -58,6 +71,9 @@ export class ChannelFollower {
     this.onResync = onResync ?? (() => {});
     this.onError = onError ?? ((error) => console.error("waxos-realtime:", error));
     this.gapWaitMs = gapWaitMs;
+    this.retryMs = retryMs;
+    this._nextRetryMs = retryMs;
+    this._retryTimer = null;
     this.buffer = new Map(); // seq -> envelope that arrived before the one it follows
     this.duplicates = 0;
     this._gapTimer = null;
@@ -101,8 +117,10 @@ export class ChannelFollower {
           this._again = false;
           await this._catchUpOnce();
         } while (this._again && !this._stopped);
+        this._nextRetryMs = this.retryMs;
       } catch (error) {
         this.onError(error);
+        this._scheduleRetry();
       } finally {
         this._catchingUp = null;
         // Events that arrived past a gap after the last page was read: give them the usual grace.
@@ -121,6 +139,18 @@ export class ChannelFollower {
   stop() {
     this._stopped = true;
     this._clearGapTimer();
+    if (this._retryTimer !== null) clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+  }
+
+  _scheduleRetry() {
+    if (this._stopped || this._retryTimer !== null) return;
+    const delay = this._nextRetryMs;
+    this._nextRetryMs = Math.min(this._nextRetryMs * 2, MAX_RETRY_MS);
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
+      this.catchUp();
+    }, delay);
   }
 
   async _catchUpOnce() {
