@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
 
+from waxos.auth import tokens
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.tokens import access_token_key, issue_access_token, read_access_token
 from waxos.db.base import utcnow
@@ -91,4 +93,14 @@ def test_malformed_or_forged_tokens_are_refused(token: str, request: pytest.Fixt
         assert read_access_token(token, SECRET) == 42
         return
     with pytest.raises(NotAuthenticated):
+        read_access_token(token, SECRET)
+
+
+def test_a_remembered_verification_does_not_outlive_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = utcnow()
+    token = issue_access_token(42, SECRET, timedelta(minutes=5), now)
+    assert read_access_token(token, SECRET) == 42
+    later = now + timedelta(minutes=5, seconds=1)
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=later.timestamp))
+    with pytest.raises(NotAuthenticated, match="expired"):
         read_access_token(token, SECRET)

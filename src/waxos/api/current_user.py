@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from waxos.api.deps import SessionDep, SettingsDep
@@ -14,21 +14,26 @@ from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import User
 from waxos.auth.service import user_for_id
 from waxos.auth.tokens import read_access_token
+from waxos.config import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from `POST /api/v1/auth/login`.")
 
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-async def get_token_user_id(
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> int:
-    """The user id in a valid bearer token; the caller must still check the user exists (401 if not)."""
+
+def user_id_from(credentials: HTTPAuthorizationCredentials | None, settings: Settings) -> int:
+    """The user id in a valid bearer token, else a 401; the caller must still check the user exists."""
     if credentials is None:
         raise unauthorized("a bearer access token is required")
     try:
         return read_access_token(credentials.credentials, settings.waxos_secret_key.get_secret_value())
     except NotAuthenticated as exc:
         raise unauthorized(exc.reason) from exc
+
+
+async def get_token_user_id(settings: SettingsDep, credentials: BearerDep) -> int:
+    """The user id in the request's bearer token (no database read)."""
+    return user_id_from(credentials, settings)
 
 
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
@@ -45,16 +50,12 @@ async def get_current_user(session: SessionDep, user_id: TokenUserIdDep) -> User
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
-async def get_staff_lookup(request: Request) -> StaffLookup:
-    """The app's one `StaffLookup`, made on first use: it holds no resource, only the app's engine."""
-    state = request.app.state
+def staff_lookup(state: Any) -> StaffLookup:
+    """The app's one `StaffLookup` (in `app.state`), made on first use: it holds only the app's engine."""
     lookup: StaffLookup | None = getattr(state, "staff_lookup", None)
     if lookup is None:
         lookup = state.staff_lookup = StaffLookup(state.engine)
     return lookup
-
-
-StaffLookupDep = Annotated[StaffLookup, Depends(get_staff_lookup)]
 
 
 def unauthorized(reason: str) -> ApiError:

@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from waxos.api.current_user import StaffLookupDep, TokenUserIdDep, unauthorized
-from waxos.api.deps import PusherDep, SettingsDep
+from waxos.api.current_user import BearerDep, staff_lookup, unauthorized, user_id_from
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
+from waxos.auth.lookup import StaffLookup
+from waxos.config import Settings
 from waxos.realtime.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
 from waxos.realtime.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
+from waxos.realtime.publisher import PusherService
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,31 @@ class SignInSignature(BaseModel):
 
     auth: str
     user_data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What an auth request needs: the token's user id and the app's lookup, signer and settings."""
+
+    user_id: int
+    lookup: StaffLookup
+    pusher: PusherService
+    settings: Settings
+
+
+async def get_caller(request: Request, credentials: BearerDep) -> Caller:
+    """One dependency for the whole endpoint, read straight from the app's state.
+
+    These endpoints run for every subscription of every browser. Each FastAPI dependency costs tens of
+    microseconds to resolve, and a synchronous one a thread hop, so the path resolves just this one
+    (and the bearer scheme, which documents the security requirement).
+    """
+    state = request.app.state
+    settings: Settings = state.settings
+    return Caller(user_id_from(credentials, settings), staff_lookup(state), state.pusher, settings)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def _body_doc(*fields: str) -> dict[str, Any]:
@@ -77,19 +105,12 @@ _CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_CHANNEL_ERRORS,
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
-async def channel_auth(
-    request: Request,
-    user_id: TokenUserIdDep,
-    lookup: StaffLookupDep,
-    pusher: PusherDep,
-    settings: SettingsDep,
-) -> AuthSignature:
+async def channel_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
     channel = validate_channel_name(_field(fields, "channel_name"))
-    decision = await _decide(lookup, user_id, channel)
-    return _sign(decision, socket_id, pusher, settings)
+    return _sign(await _decide(caller, channel), socket_id, caller)
 
 
 @router.post(
@@ -99,21 +120,14 @@ async def channel_auth(
     responses=_CHANNEL_ERRORS,
     openapi_extra=_body_doc("socket_id", "channel_name"),
 )
-async def presence_auth(
-    request: Request,
-    user_id: TokenUserIdDep,
-    lookup: StaffLookupDep,
-    pusher: PusherDep,
-    settings: SettingsDep,
-) -> AuthSignature:
+async def presence_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
     channel = validate_channel_name(_field(fields, "channel_name"))
     if channel_kind(channel) is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
-    decision = await _decide(lookup, user_id, channel)
-    return _sign(decision, socket_id, pusher, settings)
+    return _sign(await _decide(caller, channel), socket_id, caller)
 
 
 @router.post(
@@ -122,33 +136,34 @@ async def presence_auth(
     responses={k: v for k, v in _CHANNEL_ERRORS.items() if k != 403},
     openapi_extra=_body_doc("socket_id"),
 )
-async def user_auth(
-    request: Request, user_id: TokenUserIdDep, lookup: StaffLookupDep, pusher: PusherDep
-) -> SignInSignature:
+async def user_auth(request: Request, caller: CallerDep) -> SignInSignature:
     """The signed `user_data` for `pusher:signin`, built from the user's record."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
-    standing = await lookup.standing(user_id, None)
+    standing = await caller.lookup.standing(caller.user_id, None)
     if standing is None:
         raise unauthorized(USER_GONE)
-    logger.debug("pusher sign-in signed: user=%d", user_id)
-    return SignInSignature.model_validate(pusher.authenticate_user(socket_id, signed_in_user(standing.user)))
+    logger.debug("pusher sign-in signed: user=%d", caller.user_id)
+    signed = caller.pusher.authenticate_user(socket_id, signed_in_user(standing.user))
+    return SignInSignature.model_validate(signed)
 
 
-async def _decide(lookup: StaffLookupDep, user_id: int, channel: str) -> Decision:
+async def _decide(caller: Caller, channel: str) -> Decision:
     try:
-        return await authorize_user_id(lookup, user_id, channel)
+        return await authorize_user_id(caller.lookup, caller.user_id, channel)
     except NotAuthenticated as exc:
         raise unauthorized(exc.reason) from exc
 
 
-def _sign(decision: Decision, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> AuthSignature:
+def _sign(decision: Decision, socket_id: str, caller: Caller) -> AuthSignature:
     if isinstance(decision, Denied):
         raise ApiError(403, "channel_denied", decision.reason, channel=decision.channel.name)
-    return AuthSignature.model_validate(_signature(decision, socket_id, pusher, settings))
+    return AuthSignature.model_validate(_signature(decision, socket_id, caller.pusher, caller.settings))
 
 
-def _signature(decision: Allowed, socket_id: str, pusher: PusherDep, settings: SettingsDep) -> dict[str, str]:
+def _signature(
+    decision: Allowed, socket_id: str, pusher: PusherService, settings: Settings
+) -> dict[str, str]:
     channel = decision.channel
     if decision.presence is not None:
         return pusher.authenticate_presence_channel(socket_id, channel.name, decision.presence)

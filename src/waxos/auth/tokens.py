@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -42,6 +44,19 @@ def read_access_token(token: str, secret: str) -> int:
 
     Only HS256 is accepted, so a token cannot choose its own algorithm (`none`, or a public-key one).
     """
+    user_id, expires = _verified(token, secret)
+    # Checked on every call: a verification remembered from earlier says nothing about expiry now.
+    if expires <= time.time():
+        raise NotAuthenticated("access token expired")
+    return user_id
+
+
+# A browser presents the same token for each of its subscriptions and reconnections, and PyJWT's
+# parsing costs more than the rest of an authorization. Only tokens with a valid signature get here
+# (failures raise, and raising is not cached), so the cache cannot be filled with junk.
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[int, int]:
+    """The user id and expiry (Unix time) of a token with a valid signature and claims."""
     try:
         claims = jwt.decode(
             token, access_token_key(secret), algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS}
@@ -50,7 +65,12 @@ def read_access_token(token: str, secret: str) -> int:
         raise NotAuthenticated("access token expired") from exc
     except jwt.InvalidTokenError as exc:
         raise NotAuthenticated("invalid access token") from exc
-    subject = claims["sub"]
-    if claims["typ"] != _ACCESS_KIND or not isinstance(subject, str) or not _USER_ID.match(subject):
+    subject, expires = claims["sub"], claims["exp"]
+    if (
+        claims["typ"] != _ACCESS_KIND
+        or not isinstance(subject, str)
+        or not _USER_ID.match(subject)
+        or not isinstance(expires, int)
+    ):
         raise NotAuthenticated("invalid access token")
-    return int(subject)
+    return int(subject), expires
