@@ -249,3 +249,85 @@ async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str
     order = [(event["channel"], event["seq"]) for event in fake.received]
     assert [seq for channel, seq in order if channel == CHATS] == list(range(1, 41))
     assert len(order) == 100
+
+
+async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_half_its_term(
+    database_url: str,
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, lease_seconds=30)
+
+        async def lease_expiry() -> object:
+            async with sessions() as session:
+                return await session.scalar(select(RelayLease.expires_at).where(RelayLease.channel == CHATS))
+
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        first = await lease_expiry()
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        # More than half the term left: the round only read, the lease row is untouched.
+        assert await lease_expiry() == first
+        async with transaction(sessions) as session:
+            lease = await session.get(RelayLease, CHATS)
+            assert lease is not None
+            lease.expires_at = utcnow() + timedelta(seconds=14)
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        renewed = await lease_expiry()
+        assert isinstance(renewed, type(utcnow())) and renewed > utcnow() + timedelta(seconds=29)
+    assert fake.seqs(CHATS) == list(range(1, 7))
+
+
+async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, sweep_seconds=120)
+        outcomes: list[Outcome] = []
+        run_once = relay.run_once
+
+        async def counted() -> Outcome:
+            outcomes.append(await run_once())
+            return outcomes[-1]
+
+        relay.run_once = counted  # type: ignore[method-assign]
+        async with running(relay):
+            await asyncio.sleep(0.3)  # looked, found nothing (PostgreSQL: twice, once for LISTEN)
+            assert set(outcomes) == {Outcome.IDLE}
+            before = len(outcomes)
+            await emit_messages(sessions, CHATS, 3)
+            await until(lambda: len(fake.received) == 3)
+            await asyncio.sleep(0.3)
+            # The commit's ring woke one round; nothing rang since, so the relay sleeps. On PostgreSQL
+            # the same commit's NOTIFY may arrive after that round began, and wake one more.
+            after = outcomes[before:]
+            assert after[0] is Outcome.DELIVERED
+            assert after[1:] == ([] if database_url.startswith("sqlite") else after[1:2])
+            assert set(after[1:]) <= {Outcome.IDLE}
+            await emit_messages(sessions, CHATS, 1)
+            await until(lambda: len(fake.received) == 4)
+    assert fake.seqs(CHATS) == [1, 2, 3, 4]
+
+
+async def test_a_round_cut_short_by_per_channel_continues_without_waiting_for_the_sweep(
+    database_url: str,
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 12)
+        await emit_messages(sessions, OTHER, 3)
+        async with running(relay_for(engine, fake, sweep_seconds=120, per_channel=5, max_channels=1)):
+            await until(lambda: len(fake.received) == 15, seconds=10)
+    assert fake.seqs(CHATS) == list(range(1, 13))
+    assert fake.seqs(OTHER) == [1, 2, 3]
+
+
+def test_httpcore_finds_sniffio() -> None:
+    # httpcore imports sniffio inside every lock set-up of every request; without it each import fails
+    # anew (Python caches no failed import), which cost the relay about half of its time per request.
+    import httpcore._synchronization
+    import sniffio
+
+    assert sniffio.current_async_library.__module__.startswith("sniffio")
+    assert httpcore._synchronization.current_async_library is not None

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+_READ_ONLY = "waxos_read_only"
+
 
 def is_sqlite(url: str) -> bool:
     """True for the embedded SQLite database."""
@@ -48,9 +50,24 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     def _sqlite_begin(connection: Any) -> None:
         # BEGIN IMMEDIATE: a writer waits for the lock at the start instead of failing at commit
         # with "database is locked" after a read, which SQLite cannot upgrade under contention.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only engine (see `read_only`) takes no lock: under WAL its plain, deferred BEGIN reads a
+        # snapshot and never waits for a writer nor makes one wait, where BEGIN IMMEDIATE would queue
+        # behind every emitting request (SQLite's busy handler sleeps 1, 2, 5, 10 ms... between tries).
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool for transactions that only read: on SQLite they take no write lock.
+
+    Never write through it: a deferred SQLite transaction that writes after reading can fail with
+    "database is locked" when another writer committed in between, which is what BEGIN IMMEDIATE avoids.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

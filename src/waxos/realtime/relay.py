@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waxos.config import Settings
 from waxos.db.base import utcnow
-from waxos.db.engine import make_sessionmaker, transaction
+from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.realtime import relay_store, wakeup
 from waxos.realtime.backoff import Backoff
 from waxos.realtime.publisher import (
@@ -102,6 +102,8 @@ class Relay:
     ) -> None:
         self._engine = engine
         self._sessions = make_sessionmaker(engine)
+        # Looking for work and reading the backlog never write: no SQLite write lock for them.
+        self._reads = make_sessionmaker(read_only(engine))
         self._publisher = publisher
         self.config = config or RelayConfig()
         self.metrics = metrics or RelayMetrics()
@@ -112,6 +114,8 @@ class Relay:
         self._doorbell: wakeup.Doorbell | None = None
         self._next_prune = 0.0
         self._next_metrics = 0.0
+        # Set by a round that left work behind (a limit reached, or a half-open probe sent).
+        self._more = False
 
     # Lifecycle
 
@@ -171,31 +175,24 @@ class Relay:
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("relay cannot reach the database (%s); retrying", exc)
                 outcome = Outcome.IDLE
-            if outcome is Outcome.IDLE and not stopped.is_set():
+            # A round that delivered all it found need not be followed by an empty one: anything
+            # committed since the doorbell was cleared has rung it again, so `wait` returns at once.
+            finished = outcome is Outcome.IDLE or (outcome is Outcome.DELIVERED and not self._more)
+            if finished and not stopped.is_set():
                 await doorbell.wait(self.config.sweep_seconds)
 
     # One round
 
     async def run_once(self) -> Outcome:
         """Lease, read, publish and mark one round of events."""
-        now = utcnow()
-        async with transaction(self._sessions) as session:
-            candidates = await relay_store.channels_to_claim(
-                session, self.config.owner, now, self.config.max_channels
-            )
-            channels = await relay_store.claim(
-                session,
-                candidates,
-                self.config.owner,
-                now,
-                now + timedelta(seconds=self.config.lease_seconds),
-            )
-            pending = await relay_store.undelivered(session, channels, self.config.per_channel)
+        self._more = False
+        pending = await self._read_round()
         if not pending:
             return Outcome.IDLE
         lanes = _into_lanes(pending, self.config.lanes)
         if self.backoff.failures:
             # Half-open: one probe request decides whether the endpoint is back.
+            self._more = True
             lanes = [_Lane(lanes[0].events[:MAX_EVENTS_PER_BATCH_REQUEST])]
         await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
         done = [event for lane in lanes for event in lane.done]
@@ -216,6 +213,50 @@ class Relay:
             return Outcome.FAILED
         self.backoff.succeeded()
         return Outcome.DELIVERED
+
+    async def _read_round(self) -> list[PendingEvent]:
+        """This round's events; sets `_more` when more may be waiting than one round takes.
+
+        While every channel with work is already leased to this relay for at least half the lease term,
+        the round is one read-only transaction: on SQLite it takes no write lock, so it neither waits
+        for emitting requests nor makes them wait. Otherwise leases are taken or renewed under the write
+        lock as before; a lease is thus renewed at the latest when half its term is left.
+        """
+        config = self.config
+        now = utcnow()
+        renew_before = now + timedelta(seconds=config.lease_seconds / 2)
+        async with self._reads() as session:
+            candidates = await relay_store.channels_to_claim(session, config.owner, now, config.max_channels)
+            if all(c.mine_until is not None and c.mine_until >= renew_before for c in candidates):
+                pending = await relay_store.undelivered(
+                    session, [c.channel for c in candidates], config.per_channel
+                )
+                self._note_more(candidates, pending)
+                return pending
+        async with transaction(self._sessions) as session:
+            candidates = await relay_store.channels_to_claim(session, config.owner, now, config.max_channels)
+            channels = await relay_store.claim(
+                session,
+                [c.channel for c in candidates],
+                config.owner,
+                now,
+                now + timedelta(seconds=config.lease_seconds),
+            )
+            pending = await relay_store.undelivered(session, channels, config.per_channel)
+        self._note_more(candidates, pending)
+        return pending
+
+    def _note_more(
+        self, candidates: Sequence[relay_store.Candidate], pending: Sequence[PendingEvent]
+    ) -> None:
+        """A round that hit a limit (channels, or events of a channel) leaves work for the next one."""
+        if len(candidates) >= self.config.max_channels:
+            self._more = True
+            return
+        counts: dict[str, int] = {}
+        for event in pending:
+            counts[event.channel] = counts.get(event.channel, 0) + 1
+        self._more = any(count >= self.config.per_channel for count in counts.values())
 
     async def _publish_lane(self, lane: _Lane) -> None:
         for start in range(0, len(lane.events), MAX_EVENTS_PER_BATCH_REQUEST):
@@ -275,7 +316,7 @@ class Relay:
         clock = time.monotonic()
         if clock >= self._next_metrics:
             self._next_metrics = clock + self.config.metrics_every_seconds
-            async with self._sessions() as session:
+            async with self._reads() as session:
                 count, oldest = await relay_store.backlog(session)
             self.metrics.backlog.set(count)
             self.metrics.oldest_age.set((utcnow() - oldest).total_seconds() if oldest else 0.0)

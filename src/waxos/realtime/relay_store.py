@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,20 +33,34 @@ class PendingEvent:
     occurred_at: datetime
 
 
-async def channels_to_claim(session: AsyncSession, owner: str, now: datetime, limit: int) -> list[str]:
-    """Channels with undelivered events that no other relay holds, oldest work first."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A channel with undelivered events that no other relay holds; `mine_until` if we lease it."""
+
+    channel: str
+    mine_until: datetime | None
+
+
+async def channels_to_claim(session: AsyncSession, owner: str, now: datetime, limit: int) -> list[Candidate]:
+    """Channels with undelivered events that no other relay holds, oldest work first.
+
+    A read: it can run in a read-only transaction, so a relay whose leases are all fresh can look for
+    work without taking SQLite's write lock.
+    """
+    # One lease row per channel at most, so grouping by its columns keeps one row per channel.
+    mine_until = case((RelayLease.owner == owner, RelayLease.expires_at), else_=None)
     query = (
-        select(LoggedEvent.channel)
+        select(LoggedEvent.channel, mine_until)
         .outerjoin(RelayLease, RelayLease.channel == LoggedEvent.channel)
         .where(
             LoggedEvent.delivered_at.is_(None),
             or_(RelayLease.channel.is_(None), RelayLease.expires_at < now, RelayLease.owner == owner),
         )
-        .group_by(LoggedEvent.channel)
+        .group_by(LoggedEvent.channel, RelayLease.owner, RelayLease.expires_at)
         .order_by(func.min(LoggedEvent.occurred_at))
         .limit(limit)
     )
-    return list(await session.scalars(query))
+    return [Candidate(channel, until) for channel, until in await session.execute(query)]
 
 
 async def claim(
