@@ -193,13 +193,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(env_file: Path, port: int) -> subprocess.Popen[bytes]:
-    """`waxos serve` with one worker; returns once it answers."""
+def start_server(env_file: Path, port: int, gc_freeze: bool) -> subprocess.Popen[bytes]:
+    """`waxos serve` with one worker (or its `gc.freeze()` variant); returns once it answers."""
     env = {**os.environ, "WAXOS_LOG_LEVEL": "WARNING", "WAXOS_RUN_RELAY": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "waxos", "--env-file", str(env_file), "serve", "--port", str(port)],
-        env=env,
-    )
+    if gc_freeze:
+        command = [sys.executable, str(Path(__file__).with_name("serve_frozen.py")), str(env_file), str(port)]
+    else:
+        command = [sys.executable, "-m", "waxos", "--env-file", str(env_file), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -231,6 +232,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="serve through bench/serve_frozen.py: the same app with gc.freeze() after start-up",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,7 +269,7 @@ def main() -> None:
             ),
         ]
         port = free_port()
-        server = start_server(env_file, port)
+        server = start_server(env_file, port, args.gc_freeze)
         try:
             results = [
                 asyncio.run(load(port, target, args.concurrency, args.duration, args.warmup))
@@ -277,7 +283,8 @@ def main() -> None:
         print(f"\ncommand: {' '.join([Path(sys.executable).name, *sys.argv])}")
         print(
             f"python {platform.python_version()}, {os.cpu_count()} CPUs, database {backend}, "
-            f"1 uvicorn worker, concurrency {args.concurrency}, {args.duration:g} s per endpoint\n"
+            f"1 uvicorn worker{' with gc.freeze() after start-up' if args.gc_freeze else ''}, "
+            f"concurrency {args.concurrency}, {args.duration:g} s per endpoint\n"
         )
         print(f"  {'endpoint':<46} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
         for r in results:
