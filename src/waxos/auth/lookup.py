@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waxos.auth.models import Membership, Role, User
+from waxos.db.engine import read_only
 
 # Bounds one query's IN lists; a bigger backlog is answered by the following queries.
 MAX_BATCH = 256
@@ -59,7 +60,8 @@ class StaffLookup:
     """Batches concurrent (user id, workspace id) reads into one query each; see the module docstring."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        # Read-only: on SQLite the read then neither waits for writers nor makes them wait.
+        self._engine = read_only(engine)
         self._waiting: dict[Key, asyncio.Future[Standing | None]] = {}
         self._reader: asyncio.Task[None] | None = None
 
