@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -137,3 +139,32 @@ async def test_retention_is_a_setting_of_the_prune_step(database_url: str) -> No
         await age(sessions, CHATS, through=2, hours=2 * 24)
         assert await prune(sessions, 3 * DAY, utcnow()) == 0
         assert await prune(sessions, DAY, utcnow()) == 2
+
+
+class _CommitBetweenStatements:
+    """A session whose first statement is followed by another transaction's commit, before the second."""
+
+    def __init__(self, session: AsyncSession, commit: Callable[[], Awaitable[object]]) -> None:
+        self._session = session
+        self._commit: Callable[[], Awaitable[object]] | None = commit
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        result = await self._session.execute(*args, **kwargs)
+        if self._commit is not None:
+            commit, self._commit = self._commit, None
+            await commit()
+        return result
+
+
+async def test_an_event_committed_while_catch_up_reads_is_no_reason_to_resync(
+    postgres_database_url: str,
+) -> None:
+    # PostgreSQL only: each statement there sees the latest commits; one SQLite transaction is a snapshot.
+    async with migrated(postgres_database_url) as (_engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        async with sessions() as session:
+            racing = _CommitBetweenStatements(session, lambda: emit_messages(sessions, CHATS, 1))
+            result = await read_after(racing, CHATS, 0)  # type: ignore[arg-type]
+        assert seqs(result) == list(range(1, result.head + 1))
+        assert result.head in (2, 3)
+        assert seqs(await page(sessions, result.next_after)) == list(range(result.head + 1, 4))

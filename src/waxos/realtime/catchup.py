@@ -51,16 +51,9 @@ async def read_after(
     """Up to `limit` events of `channel` with `seq > after`; `ResyncRequired` when that is impossible."""
     if not 1 <= limit <= MAX_LIMIT or after < 0:
         raise ValueError(f"after must be >= 0 and limit within 1..{MAX_LIMIT}")
-    rows = (
-        await session.execute(
-            select(LoggedEvent.seq, LoggedEvent.payload)
-            .where(LoggedEvent.channel == channel, LoggedEvent.seq > after)
-            .order_by(LoggedEvent.seq)
-            .limit(limit)
-        )
-    ).all()
-    # Read after the events: pruning deletes events and raises `pruned_seq` in one transaction, so if it
-    # removed any of the events we were about to read, this later read sees the raised `pruned_seq`.
+    # The head first, then only events up to it. Emit raises the head and inserts the event in one
+    # transaction, so every event up to a committed head is visible to the next statement; reading the
+    # events first let a commit between the two reads look like a hole (a spurious resync_required).
     bounds = (
         await session.execute(
             select(ChannelHead.head_seq, ChannelHead.pruned_seq).where(ChannelHead.channel == channel)
@@ -71,8 +64,16 @@ async def read_after(
         raise ResyncRequired("too_old", head)
     if after > head:
         raise ResyncRequired("ahead_of_head", head)
+    rows = (
+        await session.execute(
+            select(LoggedEvent.seq, LoggedEvent.payload)
+            .where(LoggedEvent.channel == channel, LoggedEvent.seq > after, LoggedEvent.seq <= head)
+            .order_by(LoggedEvent.seq)
+            .limit(limit)
+        )
+    ).all()
     seqs = [row.seq for row in rows]
-    if seqs != list(range(after + 1, after + 1 + len(seqs))) or (not seqs and after < head):
-        # Cannot happen while seq allocation and pruning keep their invariants; refuse rather than mislead.
-        raise ResyncRequired("incomplete", head)
+    if seqs != list(range(after + 1, min(head, after + limit) + 1)):
+        # Every event up to the head is committed, so a missing one was pruned since the head was read.
+        raise ResyncRequired("too_old", head)
     return CatchUpPage(channel, tuple(row.payload for row in rows), seqs[-1] if seqs else after, head)
