@@ -268,6 +268,7 @@ def main() -> None:
                 ),
             ),
         ]
+        load_before = os.getloadavg()[0]
         port = free_port()
         server = start_server(env_file, port, args.gc_freeze)
         try:
@@ -281,6 +282,8 @@ def main() -> None:
 
         backend = database_url.split(":", 1)[0]
         print(f"\ncommand: {' '.join([Path(sys.executable).name, *sys.argv])}")
+        # Other processes on the machine skew every figure; the load average says how much.
+        print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
         print(
             f"python {platform.python_version()}, {os.cpu_count()} CPUs, database {backend}, "
             f"1 uvicorn worker{' with gc.freeze() after start-up' if args.gc_freeze else ''}, "
