@@ -54,6 +54,24 @@ async def test_the_stored_payload_is_the_envelope_subscribers_receive(database_u
     assert json.loads(user_row.payload)["workspace_id"] is None and personal.workspace_id is None
 
 
+async def test_the_stored_payload_is_byte_for_byte_the_envelope_encoded_with_its_seq(
+    database_url: str,
+) -> None:
+    # emit encodes once, with a placeholder seq for the size check, and splices the real seq in.
+    async with migrated(database_url) as (_engine, sessions):
+        for _ in range(3):
+            async with transaction(sessions) as session:
+                await emit(session, OTHER, message(1))
+        async with transaction(sessions) as session:
+            envelopes = await emit_many(session, CHATS, [message(n) for n in range(1, 13)])
+        rows = {(row.channel, row.seq): row for row in await log_rows(sessions)}
+    assert [envelope.seq for envelope in envelopes] == list(range(1, 13))
+    for envelope in envelopes:
+        assert rows[(CHATS, envelope.seq)].payload == envelope.encode()
+        assert f'"seq":{envelope.seq},' in envelope.encode()
+    assert sorted(seq for channel, seq in rows if channel == OTHER) == [1, 2, 3]
+
+
 async def test_ids_are_unique_and_sort_in_emission_order(database_url: str) -> None:
     async with migrated(database_url) as (_engine, sessions):
         envelopes = await emit_messages(sessions, CHATS, 200)

@@ -15,9 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Index, Integer, String, Table, Text, event, insert, text
+from sqlalchemy import (
+    BigInteger,
+    Executable,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -81,6 +94,10 @@ class RelayLease(Base):
 
 
 _events = cast(Table, LoggedEvent.__table__)
+_INSERT_EVENTS = insert(_events)
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+_PLACEHOLDER_SEQ = 2**62
+_PLACEHOLDER_FIELD = f'"seq":{_PLACEHOLDER_SEQ},'
 
 
 class ChannelRefused(ValueError):
@@ -113,22 +130,24 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
             id=new_event_id(),
             type=item.type,
             channel=channel,
-            seq=1,
+            seq=_PLACEHOLDER_SEQ,
             occurred_at=occurred_at,
             workspace_id=parsed.workspace_id,
             data=item.data(),
         )
         for item in events
     ]
-    # Size is checked with the largest seq the channel could reach, before taking the channel's lock.
-    for draft in drafts:
-        check_size(channel, draft.model_copy(update={"seq": 2**62}).encode())
+    # Encoded once, with the largest seq the channel could reach: that is the size checked (before taking
+    # the channel's lock), and the real seq is spliced into the same text once it is known.
+    encoded = [draft.encode() for draft in drafts]
+    for text_ in encoded:
+        check_size(channel, text_)
     head = await _advance_head(session, channel, len(drafts))
     first = head - len(drafts) + 1
     envelopes = [draft.model_copy(update={"seq": first + n}) for n, draft in enumerate(drafts)]
     # Core rather than ORM insert: the ORM's bulk path costs more than the statement itself here.
     await session.execute(
-        insert(_events),
+        _INSERT_EVENTS,
         [
             {
                 "channel": channel,
@@ -137,25 +156,45 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
                 "type": envelope.type,
                 "workspace_id": envelope.workspace_id,
                 "occurred_at": occurred_at,
-                "payload": envelope.encode(),
+                "payload": _with_seq(text_, envelope.seq),
             }
-            for envelope in envelopes
+            for envelope, text_ in zip(envelopes, encoded, strict=True)
         ],
     )
     await _ring_after_commit(session)
     return envelopes
 
 
+def _with_seq(encoded: str, seq: int) -> str:
+    """`encoded` (an envelope with the placeholder seq) with `seq` instead: equal to encoding it anew.
+
+    The envelope's fields come in declaration order, and `id`, `type` and `channel`, which precede `seq`,
+    cannot contain a quote, so the first occurrence is the envelope's own `seq`.
+    """
+    before, found, after = encoded.partition(_PLACEHOLDER_FIELD)
+    if not found:
+        raise RuntimeError("an envelope without the placeholder seq")
+    return f'{before}"seq":{seq},{after}'
+
+
+@cache
+def _head_statement(dialect: str) -> Executable:
+    """The head upsert with RETURNING, built once per dialect: building it per call cost ~0.15 ms."""
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
+    count = bindparam("head_count", type_=Integer())
+    statement = upsert.values(channel=bindparam("head_channel"), head_seq=count, pruned_seq=0)
+    upserted = statement.on_conflict_do_update(
+        index_elements=[ChannelHead.channel], set_={"head_seq": ChannelHead.head_seq + count}
+    )
+    return cast(Executable, upserted.returning(ChannelHead.head_seq))
+
+
 async def _advance_head(session: AsyncSession, channel: str, count: int) -> int:
     """Reserve `count` sequence numbers on `channel`; the row stays locked until commit."""
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
-    statement = upsert.values(channel=channel, head_seq=count, pruned_seq=0).on_conflict_do_update(
-        index_elements=[ChannelHead.channel],
-        set_={"head_seq": ChannelHead.head_seq + count},
-    )
+    statement = _head_statement(session.get_bind().dialect.name)
+    parameters = {"head_channel": channel, "head_count": count}
     # An upsert with RETURNING always returns the row, so `one()` cannot fail.
-    return int((await session.execute(statement.returning(ChannelHead.head_seq))).scalar_one())
+    return int((await session.execute(statement, parameters)).scalar_one())
 
 
 async def _ring_after_commit(session: AsyncSession) -> None:
@@ -171,7 +210,7 @@ async def _ring_after_commit(session: AsyncSession) -> None:
     info[_PENDING] = True
     if session.get_bind().dialect.name == "postgresql":
         # Delivered by PostgreSQL only at commit, to relays in other processes; one per transaction.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup.NOTIFY_CHANNEL})
+        await session.execute(_NOTIFY, {"channel": wakeup.NOTIFY_CHANNEL})
 
 
 def _after_commit(sync_session: Session) -> None:
