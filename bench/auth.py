@@ -1,6 +1,6 @@
 """Benchmark: channel authorization (`POST /api/v1/pusher/auth`) against one uvicorn worker.
 
-Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 32] [--duration 10]
+Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 16] [--duration 10] [--gc-freeze]
 
 It migrates and demo-seeds the database (a fresh SQLite file unless --database-url names another),
 starts `waxos serve` (one uvicorn worker, relay off, log level WARNING so no access line is written per
@@ -229,7 +229,7 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary directory")
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument(
