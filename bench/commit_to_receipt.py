@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -133,6 +134,7 @@ def main() -> None:
         finally:
             subscriber.close()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
     print(f"database: {describe_database(url)}")
     for rate, latencies in results.items():

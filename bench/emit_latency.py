@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import sys
 import time
@@ -87,6 +88,7 @@ def main() -> None:
     with database(args.database_url) as url, local_pusher_server() as port:
         samples = asyncio.run(measure(url, port, args.requests))
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
     print(f"database: {describe_database(url)}")
     p50 = {route: percentile(values, 0.5) for route, values in samples.items()}

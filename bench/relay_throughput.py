@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import sys
 import time
@@ -91,6 +92,7 @@ def main() -> None:
         baseline = naive_baseline(port, args.baseline_events)
         rate, rounds = asyncio.run(relay_rate(url, port, args.events, args.channels))
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     print(f"database: {describe_database(url)}; emulated round trip to Pusher: {args.rtt_ms:g} ms")
     print(
