@@ -51,9 +51,12 @@ CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
 def staff_lookup(state: Any) -> StaffLookup:
-    """The app's one `StaffLookup` (in `app.state`), made on first use: it holds only the app's engine."""
+    """The app's one `StaffLookup` (in `app.state`), made on first use: it holds only the app's engine.
+
+    Made again if the lifespan has since built a new engine (an app started twice, as tests do).
+    """
     lookup: StaffLookup | None = getattr(state, "staff_lookup", None)
-    if lookup is None:
+    if lookup is None or lookup.engine is not state.engine:
         lookup = state.staff_lookup = StaffLookup(state.engine)
     return lookup
 

@@ -60,8 +60,9 @@ class StaffLookup:
     """Batches concurrent (user id, workspace id) reads into one query each; see the module docstring."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         # Read-only: on SQLite the read then neither waits for writers nor makes them wait.
-        self._engine = read_only(engine)
+        self._reads = read_only(engine)
         self._waiting: dict[Key, asyncio.Future[Standing | None]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -103,7 +104,7 @@ class StaffLookup:
             "workspace_ids": sorted({workspace_id for _, workspace_id in keys if workspace_id is not None}),
         }
         # Autocommit: a single read needs no BEGIN/COMMIT round trips around it.
-        async with self._engine.connect() as connection:
+        async with self._reads.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             rows = (await autocommit.execute(_STANDINGS, parameters)).all()
         users: dict[int, StaffRecord] = {}
