@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.auth.models import LoginFailure, Membership, Role, User, Workspace
@@ -97,9 +97,9 @@ async def user_for_id(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def membership_role(db: AsyncSession | AsyncConnection, user_id: int, workspace_id: int) -> Role | None:
+async def membership_role(session: AsyncSession, user_id: int, workspace_id: int) -> Role | None:
     """The user's role in the workspace, or None when they are not a member."""
-    return await db.scalar(
+    return await session.scalar(
         select(Membership.role).where(Membership.user_id == user_id, Membership.workspace_id == workspace_id)
     )
 

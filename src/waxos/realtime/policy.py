@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
@@ -98,14 +98,14 @@ def _workspace_of(channel: ParsedChannel) -> int | None:
     return channel.workspace_id if channel.kind is not ChannelKind.PUBLIC else None
 
 
-async def authorize_channel(db: AsyncSession | AsyncConnection, user: Staff, channel: str) -> Decision:
+async def authorize_channel(session: AsyncSession, user: Staff, channel: str) -> Decision:
     """Decide for a user already loaded, reading their membership from the database.
 
     Raises `waxos.realtime.names.InvalidName` when `channel` is not a valid channel name at all.
     """
     parsed = parse_channel(channel)
     workspace_id = _workspace_of(parsed)
-    role = None if workspace_id is None else await membership_role(db, user.id, workspace_id)
+    role = None if workspace_id is None else await membership_role(session, user.id, workspace_id)
     return _logged(user, decide(user, parsed, role))
 
 
