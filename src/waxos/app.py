@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +22,13 @@ from waxos.realtime.relay import start_relay
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the API for `settings`; nothing is connected until the lifespan starts."""
+def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
+    """Build the API for `settings`; nothing is connected until the lifespan starts.
+
+    `freeze_gc` (for a serving process, not for tests that build many apps) moves everything start-up
+    allocated out of the collector's reach: otherwise requests keep triggering full collections of that
+    heap, 70-150 ms stalls (see docs/benchmarks.md, "Channel authorization").
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +40,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pusher = pusher
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         relay = await start_relay(settings, engine, pusher) if settings.waxos_run_relay else None
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

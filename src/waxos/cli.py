@@ -64,7 +64,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from waxos.app import create_app
 
     settings = settings_from(ctx)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=False)
+    uvicorn.run(
+        create_app(settings, freeze_gc=True), host=host, port=port, log_config=None, proxy_headers=False
+    )
 
 
 _CHECK_REASONS = {

@@ -11,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from waxos.config import Settings
 from waxos.realtime.publisher import PusherService
 
+# Dependencies are `async def` even when they do not await: FastAPI runs plain functions in a worker
+# thread per request, which cost more than the rest of a channel-auth request.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     """The validated settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     """The session factory."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
@@ -26,11 +29,11 @@ def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session inside one transaction: committed when the route returns, rolled back if it raises."""
-    async with get_sessions(request)() as session, session.begin():
+    async with (await get_sessions(request))() as session, session.begin():
         yield session
 
 
-def get_pusher(request: Request) -> PusherService:
+async def get_pusher(request: Request) -> PusherService:
     """The process's one PusherService (for auth signatures; publishing goes through the event log)."""
     service: PusherService = request.app.state.pusher
     return service
