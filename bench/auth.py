@@ -1,6 +1,6 @@
 """Benchmark: channel authorization (`POST /api/v1/pusher/auth`) against one uvicorn worker.
 
-Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 16] [--duration 10] [--gc-freeze]
+Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 16] [--duration 10]
 
 It migrates and demo-seeds the database (a fresh SQLite file unless --database-url names another),
 starts `waxos serve` (one uvicorn worker, relay off, log level WARNING so no access line is written per
@@ -194,13 +194,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(env_file: Path, port: int, gc_freeze: bool) -> subprocess.Popen[bytes]:
-    """`waxos serve` with one worker (or its `gc.freeze()` variant); returns once it answers."""
+def start_server(env_file: Path, port: int) -> subprocess.Popen[bytes]:
+    """`waxos serve` with one worker, as production runs it; returns once it answers."""
     env = {**os.environ, "WAXOS_LOG_LEVEL": "WARNING", "WAXOS_RUN_RELAY": "false"}
-    if gc_freeze:
-        command = [sys.executable, str(Path(__file__).with_name("serve_frozen.py")), str(env_file), str(port)]
-    else:
-        command = [sys.executable, "-m", "waxos", "--env-file", str(env_file), "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "waxos", "--env-file", str(env_file), "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -233,11 +230,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="serve through bench/serve_frozen.py: the same app with gc.freeze() after start-up",
-    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -271,7 +263,7 @@ def main() -> None:
         ]
         load_before = os.getloadavg()[0]
         port = free_port()
-        server = start_server(env_file, port, args.gc_freeze)
+        server = start_server(env_file, port)
         try:
             results = [
                 asyncio.run(load(port, target, args.concurrency, args.duration, args.warmup))
@@ -287,7 +279,7 @@ def main() -> None:
         print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
         print(
             f"python {platform.python_version()}, {os.cpu_count()} CPUs, database {backend}, "
-            f"1 uvicorn worker{' with gc.freeze() after start-up' if args.gc_freeze else ''}, "
+            "1 uvicorn worker (waxos serve: gc.freeze() after start-up), "
             f"concurrency {args.concurrency}, {args.duration:g} s per endpoint\n"
         )
         print(f"  {'endpoint':<46} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")

@@ -27,7 +27,11 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and foreign keys, its folder created."""
     if not is_sqlite(url):
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pool_pre_ping: on asyncpg it wraps a ping in BEGIN/ROLLBACK at every checkout, a quarter of
+        # a channel-auth request's CPU. A connection a database restart broke fails on first use
+        # instead; SQLAlchemy then invalidates the whole pool and that one request answers 503 (see
+        # api/errors.py). Recycling bounds how long an idle connection can sit behind a proxy's timeout.
+        kwargs.setdefault("pool_recycle", 1800)
         return create_async_engine(url, **kwargs)
     database = make_url(url).database
     if database and database != ":memory:":
