@@ -79,6 +79,11 @@ def test_ping_pong() -> None:
     ("frame", "reply"),
     [
         ("{not json", error("Received invalid JSON")),
+        ("[" * 3000, error("Received invalid JSON")),
+        (
+            '{"event":"pusher:subscribe","data":"' + "[" * 3000 + '"}',
+            error("Invalid data for pusher:subscribe"),
+        ),
         ({"event": "my-event", "data": "x"}, error("Unsupported event received on socket: my-event")),
         ({"event": "pusher:nope"}, error("Unsupported event received on socket: pusher:nope")),
         ({"event": "pusher:subscribe", "data": 3}, error("Invalid data for pusher:subscribe")),

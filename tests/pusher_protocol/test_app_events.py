@@ -90,6 +90,19 @@ def test_client_event_refusals_keep_the_connection(
     assert s in h.app.connections
 
 
+def test_deeply_nested_client_event_is_invalid_json_and_nothing_is_relayed() -> None:
+    # Nested just short of what json.loads refuses: parsing succeeds, re-encoding for relay would not.
+    h = Harness(max_frame_bytes=100_000)
+    a, b = h.connect(), h.connect()
+    h.subscribe(a, "private-x")
+    h.subscribe(b, "private-x")
+    h.take(a), h.take(b), h.app.take_webhooks()
+    frame = '{"event":"client-x","channel":"private-x","data":' + "[" * 990 + "]" * 990 + "}"
+    h.send(a, frame)
+    assert h.take(a) == [error("Received invalid JSON")] and h.take(b) == []
+    assert a in h.app.connections and h.app.take_webhooks() == []
+
+
 def test_client_events_disabled() -> None:
     h = Harness(enable_client_events=False)
     a, b = h.connect(), h.connect()
@@ -163,6 +176,7 @@ def test_bad_signin(data: dict[str, Any], reason: str) -> None:
     ("user_data", "reason"),
     [
         ("{", "Invalid signin: user_data is not JSON"),
+        ('{"id":"u","user_info":' + "[" * 3000 + "}", "Invalid signin: user_data is not JSON"),
         ('{"id":5}', "Invalid signin: user_data must have a non-empty string id"),
         ('{"id":""}', "Invalid signin: user_data must have a non-empty string id"),
         ("[1]", "Invalid signin: user_data must have a non-empty string id"),

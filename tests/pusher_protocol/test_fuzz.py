@@ -17,6 +17,15 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=10,
 )
+# Nesting around where json gives up (RecursionError) or parses but cannot re-encode, framed
+# bare, as a frame's data, or as a JSON string inside data (old clients' double encoding).
+depths = st.sampled_from([99, 100, 101, 500, 985, 990, 995, 1000, 3000])
+deep_json = st.builds(
+    lambda depth, pair, closed: pair[0] * depth + (pair[1] * depth if closed else ""),
+    depths,
+    st.sampled_from([("[", "]"), ('{"a":', "}")]),
+    st.booleans(),
+)
 events = st.sampled_from(
     [
         "pusher:subscribe",
@@ -34,6 +43,14 @@ channels = st.sampled_from(
 )
 frames = st.one_of(
     st.text(max_size=200),
+    deep_json,
+    st.builds(
+        lambda e, c, d: '{"event":' + json.dumps(e) + ',"channel":' + json.dumps(c) + ',"data":' + d + "}",
+        events,
+        channels,
+        deep_json,
+    ),
+    st.builds(lambda e, d: json.dumps({"event": e, "data": d}), events, deep_json),
     st.builds(
         lambda e, c, d: json.dumps({"event": e, "channel": c, "data": d}),
         events,
@@ -95,7 +112,10 @@ paths = st.sampled_from(
     st.sampled_from(["GET", "POST", "PUT"]),
     paths,
     st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=4),
-    st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | deep_json.map(str.encode)
+    | deep_json.map(lambda d: b'{"name":"e","data":"d","channels":' + d.encode() + b"}"),
     st.booleans(),
 )
 def test_random_http_requests_get_an_answer(

@@ -248,6 +248,24 @@ def test_batch_validation_publishes_nothing(body: Any, reason: str) -> None:
     assert h.take(s) == []
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 3000,
+        b'{"name":"e","data":"d","channels":' + b"[" * 990 + b"]" * 990 + b"}",
+        b'{"batch":[' + b"[" * 3000 + b"]}",
+    ],
+)
+def test_deeply_nested_bodies_are_400(raw: bytes) -> None:
+    h = Harness()
+    s = h.connect()
+    h.subscribe(s, "a")
+    for route in ("events", "batch_events"):
+        response = signed(h, "POST", f"/apps/{APP_ID}/{route}", raw)
+        assert (response.status, text(response)) == (400, "Request body is not valid JSON")
+    assert h.take(s) == []
+
+
 def test_routing_and_app_ids() -> None:
     h = Harness()
     assert signed(h, "GET", "/apps/999/channels").status == 404

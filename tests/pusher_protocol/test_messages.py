@@ -27,6 +27,8 @@ def test_parse_object_and_string_data() -> None:
         ('{"data":{}}', "Received message without an event name"),
         ('{"event":""}', "Received message without an event name"),
         ('{"event":"x","channel":5}', "Received message with an invalid channel"),
+        ("[" * 3000, "Received invalid JSON"),
+        ('{"event":"client-x","data":' + "[" * 990 + "]" * 990 + "}", "Received invalid JSON"),
     ],
 )
 def test_bad_frames(text: str, reason: str) -> None:
@@ -34,7 +36,17 @@ def test_bad_frames(text: str, reason: str) -> None:
         messages.parse_client_frame(text)
 
 
-@pytest.mark.parametrize("data", ['"not json', "[1]", 5])
+def test_nesting_is_limited_without_recursion() -> None:
+    depth = messages.MAX_JSON_DEPTH
+    assert messages.loads("[" * depth + "]" * depth) is not None
+    assert messages.loads('{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)) is not None
+    assert messages.loads("1") == 1
+    for text in ["[" * (depth + 1) + "]" * (depth + 1), "[" * 5000, b"[" * 5000]:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            messages.loads(text)
+
+
+@pytest.mark.parametrize("data", ['"not json', "[1]", 5, "[" * 3000])
 def test_bad_pusher_data(data: object) -> None:
     message = messages.ClientMessage("pusher:subscribe", None, data)
     with pytest.raises(FrameError, match="Invalid data for pusher:subscribe"):
@@ -51,6 +63,7 @@ def test_bad_pusher_data(data: object) -> None:
         ('{"user_info":{}}', None),
         ("[]", None),
         ("{", None),
+        ('{"user_id":"a","user_info":' + "[" * 3000 + "}", None),
     ],
 )
 def test_channel_data(text: str, member: messages.PresenceMember | None) -> None:

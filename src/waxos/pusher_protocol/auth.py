@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from waxos.pusher_protocol.config import AppConfig
 from waxos.pusher_protocol.connection import SignedInUser
 from waxos.pusher_protocol.errors import FrameError
+from waxos.pusher_protocol.messages import loads
 from waxos.pusher_protocol.names import is_valid_user_id
 from waxos.pusher_protocol.signing import hmac_hex, same, user_string_to_sign
 
@@ -34,7 +33,7 @@ def verify_signin(config: AppConfig, socket_id: str, data: dict[str, object]) ->
     if problem is not None:
         raise FrameError(problem)
     try:
-        parsed = json.loads(user_data)
+        parsed = loads(user_data)
     except ValueError as exc:
         raise FrameError("Invalid signin: user_data is not JSON") from exc
     user_id = parsed.get("id") if isinstance(parsed, dict) else None

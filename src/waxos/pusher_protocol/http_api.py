@@ -6,7 +6,6 @@ parses every 200 as JSON and raises on an empty one.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 from waxos.pusher_protocol.app import PusherApp
 from waxos.pusher_protocol.errors import HttpError
 from waxos.pusher_protocol.http_auth import verify_request
-from waxos.pusher_protocol.messages import dumps
+from waxos.pusher_protocol.messages import dumps, loads
 from waxos.pusher_protocol.names import (
     MAX_BATCH_EVENTS,
     MAX_CHANNELS_PER_TRIGGER,
@@ -127,7 +126,7 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
 
 def _json_body(body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body)
+        parsed = loads(body)
     except ValueError as exc:
         raise HttpError(400, "Request body is not valid JSON") from exc
     if not isinstance(parsed, dict):

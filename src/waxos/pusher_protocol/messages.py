@@ -16,6 +16,14 @@ from waxos.pusher_protocol.errors import FrameError
 JsonValue = Any
 """Whatever `json.loads` returns; client event payloads are relayed as the client sent them."""
 
+MAX_JSON_DEPTH = 100
+"""Deepest nesting of arrays and objects accepted from a client.
+
+`json` recurses on the C stack: a frame nested about a thousand deep makes `json.loads` raise
+`RecursionError`, and one just shallower parses but cannot be encoded again to relay it. No real
+payload comes near this depth, so deeper documents are refused as invalid JSON.
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class ClientMessage:
@@ -39,10 +47,36 @@ def dumps(value: JsonValue) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def loads(text: str | bytes) -> JsonValue:
+    """`json.loads` that raises `ValueError` for nesting beyond `MAX_JSON_DEPTH`, never `RecursionError`."""
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise ValueError("JSON nested too deeply")
+    return value
+
+
+def _deeper_than(value: JsonValue, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels; level by level, without recursion."""
+    level = [value]
+    depth = 0
+    while level:
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return False
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for c in containers for child in (c.values() if isinstance(c, dict) else c)]
+    return False
+
+
 def parse_client_frame(text: str) -> ClientMessage:
     """Parse a client text frame, or raise `FrameError` with the answer Pusher gives."""
     try:
-        raw = json.loads(text)
+        raw = loads(text)
     except ValueError as exc:
         raise FrameError("Received invalid JSON") from exc
     if not isinstance(raw, dict):
@@ -61,7 +95,7 @@ def data_object(message: ClientMessage) -> dict[str, JsonValue]:
     data = message.data
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            data = loads(data)
         except ValueError as exc:
             raise FrameError(f"Invalid data for {message.event}") from exc
     if data is None:
@@ -74,7 +108,7 @@ def data_object(message: ClientMessage) -> dict[str, JsonValue]:
 def parse_channel_data(channel_data: str) -> PresenceMember | None:
     """The member in a presence `channel_data` string, or None when it names no user."""
     try:
-        raw = json.loads(channel_data)
+        raw = loads(channel_data)
     except ValueError:
         return None
     if not isinstance(raw, dict):
