@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -68,6 +69,19 @@ async def test_repeated_failures_are_refused_with_429_and_retry_after(api: Api) 
     retry_after = int(refused.headers["Retry-After"])
     assert 0 < retry_after <= timedelta(minutes=15).total_seconds()
     assert refused.json()["retry_after"] == retry_after
+
+
+async def test_concurrent_wrong_passwords_cannot_exceed_the_lockout(api: Api) -> None:
+    attempt = {"email": "agent@acme.test", "password": "guessing-test-pass"}
+    responses = await asyncio.gather(
+        *(api.client.post("/api/v1/auth/login", json=attempt) for _ in range(12))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [401] * 5 + [429] * 7, statuses
+    right = await api.client.post(
+        "/api/v1/auth/login", json={"email": "agent@acme.test", "password": TEST_PASSWORD}
+    )
+    assert right.status_code == 429
 
 
 @pytest.mark.parametrize(

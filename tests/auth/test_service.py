@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -137,3 +138,25 @@ async def test_workspaces_and_roles_of_a_user(db: tuple[async_sessionmaker[Async
         assert await membership_role(session, world.loner.id, world.acme.id) is None
         assert await workspaces_of(session, world.loner.id) == []
     assert listed == [("Acme", Role.ADMIN), ("Globex", Role.AGENT)]
+
+
+async def test_concurrent_wrong_passwords_verify_at_most_the_limit(
+    db: tuple[async_sessionmaker[AsyncSession], World],
+) -> None:
+    sessions, _world = db
+    now = utcnow()
+
+    async def attempt(password: str, at: datetime) -> str:
+        try:
+            await login(sessions, "agent@acme.test", password, TOKENS, at)
+        except InvalidCredentials:
+            return "invalid"
+        except LoginThrottled:
+            return "throttled"
+        return "ok"
+
+    outcomes = await asyncio.gather(*(attempt("guess", now) for _ in range(12)))
+    assert outcomes.count("invalid") == LOCKOUT_FAILURES, outcomes
+    assert outcomes.count("throttled") == 12 - LOCKOUT_FAILURES
+    assert await attempt(TEST_PASSWORD, now + LOCKOUT_WINDOW - timedelta(seconds=1)) == "throttled"
+    assert await attempt(TEST_PASSWORD, now + LOCKOUT_WINDOW + timedelta(seconds=1)) == "ok"

@@ -84,8 +84,8 @@ class Membership(Base):
 class LoginFailure(Base):
     """One failed login for an email address, kept while it counts towards the lockout window.
 
-    A row per failure (rather than a counter) makes recording an insert, which needs no locking when
-    several workers fail logins for the same account at once.
+    An attempt is recorded here before its password is verified, and removed with the rest when it
+    succeeds: attempts in flight count towards the limit too (see `waxos.auth.service.login`).
     """
 
     __tablename__ = "login_failures"

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
@@ -20,6 +20,9 @@ from waxos.db.engine import transaction
 # minutes old: online guessing is held to 20 tries an hour while a mistyping human is barely slowed.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+# The first key of the per-email advisory lock on PostgreSQL (the second is the email's hash): a class of
+# its own, so it cannot collide with other advisory locks.
+_LOGIN_LOCK_CLASS = 0x6C6F67  # "log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,33 +47,46 @@ async def login(
 ) -> str:
     """An access token for the account, or `InvalidCredentials` / `LoginThrottled`.
 
-    Three short transactions rather than one: the ~0.1 s argon2 verification must not hold a database
-    transaction (on SQLite, the write lock), and a failure must be recorded even though the call fails.
+    The attempt is counted before the password is checked: one short transaction checks the lockout and
+    records the attempt as a failure, serialized per email (see `_claim_attempt`), so concurrent
+    requests can never verify more than `LOCKOUT_FAILURES` passwords of an account within the window. The
+    ~0.1 s argon2 verification then runs outside any transaction (on SQLite it would hold the write lock);
+    a success removes the account's failures, the attempt's own included. A failure needs no further write.
     """
     email = normalize_email(email)
     async with transaction(sessions) as session:
-        retry_after = await _lockout_remaining(session, email, now)
-        if retry_after is not None:
-            raise LoginThrottled(retry_after)
-        account = (
-            await session.execute(select(User.id, User.password_hash).where(User.email == email))
-        ).one_or_none()
-    password_hash = account.password_hash if account is not None else None
+        account = await _claim_attempt(session, email, now)
+    password_hash = account[1] if account is not None else None
     # argon2 releases the GIL, so a thread keeps the event loop serving other requests meanwhile.
     matched = await asyncio.to_thread(verify_password, password_hash, password)
-    async with transaction(sessions) as session:
-        if matched:
-            await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-        else:
-            await session.execute(
-                delete(LoginFailure).where(
-                    LoginFailure.email == email, LoginFailure.failed_at <= now - LOCKOUT_WINDOW
-                )
-            )
-            session.add(LoginFailure(email=email, failed_at=now))
     if account is None or not matched:
         raise InvalidCredentials()
-    return issue_access_token(account.id, tokens.secret, tokens.lifetime, now)
+    async with transaction(sessions) as session:
+        await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    return issue_access_token(account[0], tokens.secret, tokens.lifetime, now)
+
+
+async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> tuple[int, str] | None:
+    """Count an attempt for `email` as a failure, or raise `LoginThrottled`; the account's id and hash.
+
+    Counting and inserting must not interleave between requests for one email: SQLite's BEGIN IMMEDIATE
+    serializes all writers already; on PostgreSQL a transaction-scoped advisory lock per email does.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_LOGIN_LOCK_CLASS, func.hashtext(email))))
+    retry_after = await _lockout_remaining(session, email, now)
+    if retry_after is not None:
+        raise LoginThrottled(retry_after)
+    await session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.email == email, LoginFailure.failed_at <= now - LOCKOUT_WINDOW
+        )
+    )
+    session.add(LoginFailure(email=email, failed_at=now))
+    account = (
+        await session.execute(select(User.id, User.password_hash).where(User.email == email))
+    ).one_or_none()
+    return None if account is None else (account.id, account.password_hash)
 
 
 async def _lockout_remaining(session: AsyncSession, email: str, now: datetime) -> int | None:
