@@ -98,18 +98,22 @@ class PusherServer:
 
     def _dispatch(self) -> None:
         sessions = self.sessions
-        for output in self.core.take_output():
-            if isinstance(output, Send):
-                for socket_id in output.socket_ids:
-                    session = sessions.get(socket_id)
+        # Acting on output can produce more: closing a slow consumer queues its Close and the
+        # member_removed frames for the others. Drain until the core has nothing left, so none of it
+        # waits for some unrelated later event.
+        while outputs := self.core.take_output():
+            for output in outputs:
+                if isinstance(output, Send):
+                    for socket_id in output.socket_ids:
+                        session = sessions.get(socket_id)
+                        if session is not None:
+                            session.enqueue(output.text)
+                            if session.queued > self.config.max_queued_frames:
+                                self._too_slow(socket_id)
+                else:
+                    session = sessions.get(output.socket_id)
                     if session is not None:
-                        session.enqueue(output.text)
-                        if session.queued > self.config.max_queued_frames:
-                            self._too_slow(socket_id)
-            else:
-                session = sessions.get(output.socket_id)
-                if session is not None:
-                    session.request_close(output.code, output.reason)
+                        session.request_close(output.code, output.reason)
         events = self.core.take_webhooks()
         if events and self.webhooks is not None:
             self.webhooks.submit(events)

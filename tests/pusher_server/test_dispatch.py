@@ -1,0 +1,63 @@
+"""Routing the core's output: whatever acting on it produces is routed in the same dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from waxos.pusher_protocol import AppConfig
+from waxos.pusher_protocol.signing import channel_string_to_sign, sign_auth
+from waxos.pusher_server.app import PusherServer
+from waxos.pusher_server.config import ServerConfig
+from waxos.pusher_server.session import Session
+
+KEY = "waxos-dev-key"
+SECRET = "test-secret"
+CHANNEL = "presence-room"
+
+
+def subscribe_frame(socket_id: str, user_id: str) -> str:
+    channel_data = json.dumps({"user_id": user_id})
+    auth = sign_auth(KEY, SECRET, channel_string_to_sign(socket_id, CHANNEL, channel_data))
+    data = {"channel": CHANNEL, "auth": auth, "channel_data": channel_data}
+    return json.dumps({"event": "pusher:subscribe", "data": data})
+
+
+async def test_closing_a_slow_consumer_tells_the_others_at_once() -> None:
+    app = AppConfig(app_id="100001", key=KEY, secret=SECRET)
+    server = PusherServer(ServerConfig(app=app, max_queued_frames=5), clock=lambda: 1_800_000_000.0)
+    stuck = asyncio.Event()
+    observed: list[dict[str, Any]] = []
+
+    async def never_returns(message: dict[str, Any]) -> None:
+        await stuck.wait()
+
+    async def record(message: dict[str, Any]) -> None:
+        observed.append(message)
+
+    sockets = []
+    for user_id, send in (("slow", never_returns), ("watcher", record)):
+        socket_id = server.core.connect(KEY, {"protocol": "7"}, 0.0)
+        server.sessions[socket_id] = Session(socket_id, send)
+        server.core.receive_text(socket_id, subscribe_frame(socket_id, user_id), 0.0)
+        server._dispatch()
+        sockets.append(socket_id)
+    slow = sockets[0]
+    await asyncio.sleep(0)  # the slow socket's writer is now stuck on its first frame
+    sent = 0
+    while slow in server.core.connections:
+        server.core.publish("tick", [CHANNEL], "{}", None, 0.0)
+        server._dispatch()
+        sent += 1
+        assert sent < 100
+    # Everything the close produced was routed by the dispatch that closed it, not left in the core.
+    assert server.core.take_output() == []
+    for _ in range(sent + 10):
+        await asyncio.sleep(0)
+    events = [json.loads(m["text"]) for m in observed if m["type"] == "websocket.send"]
+    removed = [e for e in events if e["event"] == "pusher_internal:member_removed"]
+    assert [json.loads(e["data"]) for e in removed] == [{"user_id": "slow"}]
+    for session in list(server.sessions.values()):
+        await session.finish()
+    stuck.set()
