@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.accounts import migrated
 from tests.realtime.support import CHATS, OTHER, emit_messages, log_rows, message
 from waxos.db.engine import transaction
 from waxos.realtime import wakeup
-from waxos.realtime.events import EventTooLarge, MessageUpdated
-from waxos.realtime.log import ChannelRefused, emit, emit_many
+from waxos.realtime.events import Event, EventTooLarge, MessageNew, MessageUpdated, UnknownEvent
+from waxos.realtime.log import ChannelHead, ChannelRefused, emit, emit_many
 from waxos.realtime.names import InvalidName
 
 
@@ -178,6 +179,38 @@ async def test_public_and_malformed_channels_are_refused(database_url: str) -> N
         with pytest.raises(InvalidName):
             await emit(session, "private-workspace-1.chats!", message())
         assert await emit_many(session, CHATS, []) == []
+
+
+class Uncatalogued(Event):
+    """An event a feature made up without adding it to the catalogue."""
+
+    type: str = "chat.secret"
+    body: str = "a message body"
+
+
+class LooksLikeMessageNew(MessageNew):
+    """A subclass of a catalogued event is not that event."""
+
+    extra: int = 1
+
+
+async def test_only_catalogued_events_are_emitted_and_nothing_else_is_written(database_url: str) -> None:
+    disguised = MessageNew.model_construct(
+        type="chat.secret", chat_id=1, message_id=1, direction="inbound", sender_type="contact"
+    )
+    async with migrated(database_url) as (_engine, sessions):
+        for bad in (
+            Uncatalogued(),
+            Uncatalogued(type="message.new"),
+            LooksLikeMessageNew(**message().data()),
+            disguised,
+        ):
+            with pytest.raises(UnknownEvent, match="not a catalogued event"):
+                async with transaction(sessions) as session:
+                    await emit_many(session, CHATS, [message(), bad])
+        assert await log_rows(sessions) == []
+        async with sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(ChannelHead)) == 0
 
 
 async def test_committing_rings_the_doorbell_and_rolling_back_does_not(database_url: str) -> None:

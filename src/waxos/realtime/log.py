@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from waxos.db.base import Base, UTCDateTime, utcnow
 from waxos.realtime import wakeup
-from waxos.realtime.events import Envelope, Event, check_size, new_event_id
+from waxos.realtime.events import CATALOGUE, Envelope, Event, UnknownEvent, check_size, new_event_id
 from waxos.realtime.names import MAX_CHANNEL_NAME_LENGTH, ChannelKind, parse_channel
 
 # SQLite only auto-increments INTEGER; sequence numbers are 64-bit everywhere else.
@@ -107,8 +107,9 @@ class ChannelRefused(ValueError):
 async def emit(session: AsyncSession, channel: str, event: Event) -> Envelope:
     """Log `event` on `channel` in the session's transaction and return its envelope (with `seq`).
 
-    Raises `EventTooLarge` if the envelope would exceed Pusher's limit, `ChannelRefused` for a public
-    channel, `InvalidName` for a malformed one; nothing is written then.
+    Raises `UnknownEvent` for an event that is not in the catalogue, `EventTooLarge` if the envelope would
+    exceed Pusher's limit, `ChannelRefused` for a public channel, `InvalidName` for a malformed one;
+    nothing is written then.
     """
     (envelope,) = await emit_many(session, channel, (event,))
     return envelope
@@ -120,6 +121,13 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
         return []
     if len(events) > MAX_EVENTS_PER_EMIT:
         raise ValueError(f"at most {MAX_EVENTS_PER_EMIT} events per call")
+    for item in events:
+        # The class and its `type` must both be the catalogue's: clients and catch-up rely on it.
+        if CATALOGUE.get(item.type) is not type(item):
+            raise UnknownEvent(
+                f"{type(item).__name__} ({item.type!r}) is not a catalogued event; "
+                f"known: {', '.join(sorted(CATALOGUE))}"
+            )
     parsed = parse_channel(channel)
     if parsed.kind is ChannelKind.PUBLIC:
         # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
