@@ -323,10 +323,22 @@ def test_timestamp_window_is_600_seconds_either_way() -> None:
     ("query", "reason"),
     [
         ("", "Missing auth_key parameter"),
+        (f"auth_key={KEY}", "Version required"),
+        (f"auth_key={KEY}&auth_timestamp=NOW&body_md5=MD5", "Version required"),
+        (f"auth_key={KEY}&auth_version=", "Unsupported auth_version, expected 1.0"),
         (f"auth_key={KEY}&auth_version=2.0", "Unsupported auth_version, expected 1.0"),
-        (f"auth_key={KEY}&auth_timestamp=soon", "Missing or invalid auth_timestamp parameter"),
-        (f"auth_key={KEY}&auth_timestamp=NOW", "Missing body_md5 parameter for a request with a body"),
-        (f"auth_key={KEY}&auth_timestamp=NOW&body_md5=MD5", "Missing auth_signature parameter"),
+        (
+            f"auth_key={KEY}&auth_version=1.0&auth_timestamp=soon",
+            "Missing or invalid auth_timestamp parameter",
+        ),
+        (
+            f"auth_key={KEY}&auth_version=1.0&auth_timestamp=NOW",
+            "Missing body_md5 parameter for a request with a body",
+        ),
+        (
+            f"auth_key={KEY}&auth_version=1.0&auth_timestamp=NOW&body_md5=MD5",
+            "Missing auth_signature parameter",
+        ),
     ],
 )
 def test_missing_auth_parameters(query: str, reason: str) -> None:
@@ -335,6 +347,15 @@ def test_missing_auth_parameters(query: str, reason: str) -> None:
     query = query.replace("NOW", f"{h.now:.0f}").replace("MD5", body_md5(raw))
     response = handle_http(h.app, HttpRequest("POST", f"/apps/{APP_ID}/events", query, raw), h.now)
     assert (response.status, text(response)) == (401, reason)
+
+
+def test_a_correctly_signed_request_without_auth_version_is_refused() -> None:
+    h = Harness()
+    path = f"/apps/{APP_ID}/channels"
+    query = {"auth_key": KEY, "auth_timestamp": f"{h.now:.0f}"}
+    query["auth_signature"] = sign_request(SECRET, "GET", path, query)
+    response = handle_http(h.app, HttpRequest("GET", path, urlencode(query), b""), h.now)
+    assert (response.status, text(response)) == (401, "Version required")
 
 
 def test_url_encoded_query_values_are_decoded_before_verifying() -> None:

@@ -38,7 +38,11 @@ def verify_request(
         raise HttpError(401, "Missing auth_key parameter")
     if auth_key != config.key:
         raise HttpError(401, f"Unknown auth_key: {auth_key}")
-    if params.get("auth_version", "1.0") != "1.0":
+    # Pusher's signature check requires the version before anything else it verifies.
+    auth_version = params.get("auth_version")
+    if auth_version is None:
+        raise HttpError(401, "Version required")
+    if auth_version != "1.0":
         raise HttpError(401, "Unsupported auth_version, expected 1.0")
     timestamp = params.get("auth_timestamp", "")
     if not timestamp.isdigit():
