@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pusher
 import pytest
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tests.conftest import ROOT, free_port
+from waxos.pusher_server.command import env_file_values
 
 
 def start(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
@@ -84,3 +87,57 @@ def test_non_numeric_app_id_is_refused() -> None:
     process = start({"PUSHER_KEY": "k", "PUSHER_SECRET": "s"}, "--app-id", "abc", cwd=Path("/"))
     _, err = process.communicate(timeout=15)
     assert process.returncode == 2 and "numeric" in err
+
+
+ENV_FILE_TEXT = """\
+# quoting and comments as pydantic-settings (python-dotenv) reads them
+PUSHER_APP_ID=100001 # inline comment
+PUSHER_KEY='file-key'
+PUSHER_SECRET="sec#ret # not a comment"  # a comment
+export pusher_webhook_url=http://127.0.0.1:9/hook
+PUSHER_PORT
+OTHER_SETTING=ignored
+"""
+
+
+class _PusherSettings(BaseSettings):
+    """The service's way of reading these variables (waxos.config.Settings' model config)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    pusher_app_id: str
+    pusher_key: str
+    pusher_secret: str
+    pusher_webhook_url: str
+
+
+def test_env_file_is_parsed_as_the_service_parses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PUSHER_APP_ID", "PUSHER_KEY", "PUSHER_SECRET", "PUSHER_WEBHOOK_URL", "PUSHER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / "quoted.env"
+    env_file.write_text(ENV_FILE_TEXT)
+    values = env_file_values(str(env_file))
+    assert values == {
+        "PUSHER_APP_ID": "100001",
+        "PUSHER_KEY": "file-key",
+        "PUSHER_SECRET": "sec#ret # not a comment",
+        "PUSHER_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+    }
+    service = _PusherSettings(_env_file=env_file)  # type: ignore[call-arg]
+    assert values["PUSHER_SECRET"] == service.pusher_secret
+    assert values["PUSHER_APP_ID"] == service.pusher_app_id
+
+
+def test_env_file_selection_follows_load_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    named, from_variable, default = (tmp_path / name for name in ("named.env", "variable.env", ".env"))
+    for path, key in ((named, "named"), (from_variable, "variable"), (default, "default")):
+        path.write_text(f"PUSHER_KEY={key}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WAXOS_ENV_FILE", raising=False)
+    assert env_file_values() == {"PUSHER_KEY": "default"}
+    monkeypatch.setenv("WAXOS_ENV_FILE", str(from_variable))
+    assert env_file_values() == {"PUSHER_KEY": "variable"}
+    assert env_file_values(str(named)) == {"PUSHER_KEY": "named"}
+    with pytest.raises(click.UsageError, match="does not exist"):
+        env_file_values(str(tmp_path / "missing.env"))
+    monkeypatch.setenv("WAXOS_ENV_FILE", str(tmp_path / "missing.env"))
+    assert env_file_values() == {}

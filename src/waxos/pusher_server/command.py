@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import click
+from dotenv import dotenv_values
 
 from waxos.pusher_protocol import AppConfig
 from waxos.pusher_server.config import ServerConfig
@@ -16,23 +17,23 @@ _ENV_FILE_VARIABLE = "WAXOS_ENV_FILE"
 
 
 def env_file_values(path: str | None = None) -> dict[str, str]:
-    """PUSHER_* values of the env file `load_settings` reads (`$WAXOS_ENV_FILE`, else `.env`).
+    """PUSHER_* values of the env file `load_settings` reads: `path`, else `$WAXOS_ENV_FILE`, else `.env`.
 
-    Only the variables this command needs are taken, and nothing is validated beyond them: the
-    local server must start without the rest of the service's settings.
+    The file is parsed by python-dotenv, as pydantic-settings parses it for the service (quotes,
+    escapes, inline comments, `${VAR}` expansion), so both see the same secret. Only the variables
+    this command needs are taken, and nothing is validated beyond them: the local server must start
+    without the rest of the service's settings. A `path` that is not a file is a usage error.
     """
     chosen = Path(path or os.environ.get(_ENV_FILE_VARIABLE) or ".env")
     if not chosen.is_file():
+        if path:
+            raise click.UsageError(f"env file {chosen} does not exist")
         return {}
     values: dict[str, str] = {}
-    for line in chosen.read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or "=" not in stripped:
-            continue
-        name, _, value = stripped.removeprefix("export ").partition("=")
-        name = name.strip().upper()
-        if name.startswith("PUSHER_"):
-            values[name] = value.strip().strip("'\"")
+    # Settings are case-insensitive (pydantic-settings' case_sensitive=False).
+    for name, value in dotenv_values(chosen).items():
+        if name.upper().startswith("PUSHER_") and value is not None:
+            values[name.upper()] = value
     return values
 
 
