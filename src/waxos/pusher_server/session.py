@@ -34,11 +34,6 @@ class Session:
         """Frames waiting to be written."""
         return len(self._queue)
 
-    @property
-    def busy(self) -> bool:
-        """True while a flusher task is writing."""
-        return self._flusher is not None
-
     def enqueue(self, text: str) -> None:
         """Queue a frame; frames after a close request are dropped, as the socket is going."""
         if self._closing is None and not self._closed:
