@@ -15,7 +15,7 @@ from waxos import __version__
 from waxos.api.errors import install_error_handlers
 from waxos.api.router import include_routers
 from waxos.config import Settings
-from waxos.db.engine import make_engine, make_sessionmaker
+from waxos.db.engine import make_engine, make_sessionmaker, read_only
 from waxos.realtime.publisher import PusherService
 from waxos.realtime.relay import start_relay
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        app.state.read_sessions = make_sessionmaker(read_only(engine))
         app.state.pusher = pusher
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         relay = await start_relay(settings, engine, pusher) if settings.waxos_run_relay else None

@@ -184,3 +184,15 @@ async def test_decisions_are_logged_at_debug_without_tokens_or_secrets(
     everything = caplog.text
     assert token not in everything
     assert PUSHER_SECRET not in everything
+
+
+async def test_deeply_nested_json_is_400_not_500(api: Api) -> None:
+    token = bearer(api.world.token(api.world.acme_agent))
+    nested = b"[" * 3000  # json.loads raises RecursionError, not ValueError
+    auth = await api.client.post(AUTH, content=nested, headers={**token, "Content-Type": "application/json"})
+    assert auth.status_code == 400, auth.text
+    assert auth.json() == {"code": "invalid_request", "message": "the body is not valid JSON"}
+    login = await api.client.post(
+        "/api/v1/auth/login", content=b'{"email": ' + nested, headers={"Content-Type": "application/json"}
+    )
+    assert login.status_code == 400, login.text

@@ -7,9 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from waxos.api.current_user import CurrentUserDep
-from waxos.api.deps import SessionDep, SessionsDep, SettingsDep
-from waxos.api.errors import ApiError
-from waxos.auth.errors import InvalidCredentials, LoginThrottled
+from waxos.api.deps import ReadSessionDep, SessionsDep, SettingsDep
 from waxos.auth.schemas import LoginRequest, MeResponse, TokenResponse, WorkspaceRole
 from waxos.auth.service import TokenPolicy, login, workspaces_of
 from waxos.db.base import utcnow
@@ -32,18 +30,7 @@ async def login_route(body: LoginRequest, sessions: SessionsDep, settings: Setti
     """
     lifetime = timedelta(minutes=settings.waxos_access_token_minutes)
     tokens = TokenPolicy(settings.waxos_secret_key.get_secret_value(), lifetime)
-    try:
-        token = await login(sessions, body.email, body.password, tokens, utcnow())
-    except InvalidCredentials as exc:
-        raise ApiError(401, "invalid_credentials", str(exc)) from exc
-    except LoginThrottled as exc:
-        raise ApiError(
-            429,
-            "login_throttled",
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after)},
-            retry_after=exc.retry_after,
-        ) from exc
+    token = await login(sessions, body.email, body.password, tokens, utcnow())
     return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
@@ -52,7 +39,7 @@ async def login_route(body: LoginRequest, sessions: SessionsDep, settings: Setti
     summary="The signed-in user and their workspaces",
     responses={401: {"description": "no valid access token"}},
 )
-async def me(user: CurrentUserDep, session: SessionDep) -> MeResponse:
+async def me(user: CurrentUserDep, session: ReadSessionDep) -> MeResponse:
     """Who the bearer token belongs to, and their role in each of their workspaces."""
     workspaces = await workspaces_of(session, user.id)
     return MeResponse(

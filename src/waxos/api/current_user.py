@@ -1,4 +1,7 @@
-"""Who is calling: the bearer token's user id, the user record, and the batching `StaffLookup`."""
+"""Who is calling: the bearer token's user id, the user record, and the batching `StaffLookup`.
+
+A missing or unusable token raises `NotAuthenticated`, which the error translator answers with 401.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from waxos.api.deps import SessionDep, SettingsDep
-from waxos.api.errors import ApiError
+from waxos.api.deps import ReadSessionsDep, SettingsDep
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import User
@@ -22,13 +24,10 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def user_id_from(credentials: HTTPAuthorizationCredentials | None, settings: Settings) -> int:
-    """The user id in a valid bearer token, else a 401; the caller must still check the user exists."""
+    """The user id in a valid bearer token, else `NotAuthenticated`; the caller must still check the user."""
     if credentials is None:
-        raise unauthorized("a bearer access token is required")
-    try:
-        return read_access_token(credentials.credentials, settings.waxos_secret_key.get_secret_value())
-    except NotAuthenticated as exc:
-        raise unauthorized(exc.reason) from exc
+        raise NotAuthenticated("a bearer access token is required")
+    return read_access_token(credentials.credentials, settings.waxos_secret_key.get_secret_value())
 
 
 async def get_token_user_id(settings: SettingsDep, credentials: BearerDep) -> int:
@@ -39,12 +38,14 @@ async def get_token_user_id(settings: SettingsDep, credentials: BearerDep) -> in
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
 
 
-async def get_current_user(session: SessionDep, user_id: TokenUserIdDep) -> User:
-    """The user, looked up on every request so that deleting them ends their access at once."""
-    try:
+async def get_current_user(read_sessions: ReadSessionsDep, user_id: TokenUserIdDep) -> User:
+    """The user, looked up on every request so that deleting them ends their access at once.
+
+    Read in a short read-only transaction of its own, closed before the route's session connects: a
+    request never holds two pooled connections at once, and on SQLite the read takes no write lock.
+    """
+    async with read_sessions() as session, session.begin():
         return await user_for_id(session, user_id)
-    except NotAuthenticated as exc:
-        raise unauthorized(exc.reason) from exc
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
@@ -59,8 +60,3 @@ def staff_lookup(state: Any) -> StaffLookup:
     if lookup is None or lookup.engine is not state.engine:
         lookup = state.staff_lookup = StaffLookup(state.engine)
     return lookup
-
-
-def unauthorized(reason: str) -> ApiError:
-    """The 401 for a missing or unusable access token."""
-    return ApiError(401, "not_authenticated", reason, headers={"WWW-Authenticate": "Bearer"})

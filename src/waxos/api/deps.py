@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from waxos.config import Settings
-from waxos.realtime.publisher import PusherService
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain functions in a worker
 # thread per request, which cost more than the rest of a channel-auth request.
@@ -33,13 +32,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_pusher(request: Request) -> PusherService:
-    """The process's one PusherService (for auth signatures; publishing goes through the event log)."""
-    service: PusherService = request.app.state.pusher
-    return service
+async def get_read_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The session factory for transactions that only read (`waxos.db.engine.read_only`): same pool, and
+    on SQLite a deferred BEGIN that takes no write lock, so reads never queue behind writing requests."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
+    return sessions
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session inside one read-only transaction, for routes that never write: never write through it."""
+    async with (await get_read_sessions(request))() as session, session.begin():
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-PusherDep = Annotated[PusherService, Depends(get_pusher)]
+ReadSessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessions)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

@@ -6,15 +6,19 @@ Body shape everywhere: `{"code": "...", "message": "...", **fields}`.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Mapping
 from typing import Any, cast
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
+from waxos.realtime.catchup import ResyncRequired
 from waxos.realtime.names import InvalidName
 from waxos.realtime.publisher import PublishInvalid
 
@@ -45,6 +49,34 @@ def error_response(
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     exc = cast(ApiError, exc)
     return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.fields)
+
+
+async def _not_authenticated(_request: Request, exc: Exception) -> JSONResponse:
+    # A missing, malformed, forged or expired access token, or one whose user no longer exists.
+    reason = cast(NotAuthenticated, exc).reason
+    return error_response(401, "not_authenticated", reason, {"WWW-Authenticate": "Bearer"})
+
+
+async def _invalid_credentials(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(401, "invalid_credentials", str(exc))
+
+
+async def _login_throttled(_request: Request, exc: Exception) -> JSONResponse:
+    retry_after = cast(LoginThrottled, exc).retry_after
+    return error_response(
+        429, "login_throttled", str(exc), {"Retry-After": str(retry_after)}, retry_after=retry_after
+    )
+
+
+async def _resync_required(_request: Request, exc: Exception) -> JSONResponse:
+    exc = cast(ResyncRequired, exc)
+    return error_response(
+        410,
+        "resync_required",
+        "the log cannot serve this position; reload state and continue from head",
+        reason=exc.reason,
+        head=exc.head,
+    )
 
 
 async def _invalid_name(_request: Request, exc: Exception) -> JSONResponse:
@@ -84,6 +116,34 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+# Socket errors that mean "cannot reach the database" when the driver raises them while connecting: the
+# driver does not wrap them, so SQLAlchemy lets them through as they are.
+_CONNECT_ERRORS = (ConnectionError, socket.gaierror, TimeoutError)
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+
+
+def _from_database_driver(exc: BaseException) -> bool:
+    """True when `exc` is a connection error raised inside the database driver or SQLAlchemy's pool."""
+    if not isinstance(exc, _CONNECT_ERRORS):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    # Only the database's connection errors are 503; any other OSError (a file, another service) is a bug
+    # or an outage this translator cannot name, so it is logged with its traceback and answered as 500.
+    if _from_database_driver(exc):
+        return await _database_unavailable(request, exc)
+    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "an internal error occurred")
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     # asyncpg reports a connection lost mid-statement as a plain DBAPIError that invalidated the
     # connection; that is the database being unavailable, not a bug.
@@ -96,6 +156,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the translator on `app`."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(NotAuthenticated, _not_authenticated)
+    app.add_exception_handler(InvalidCredentials, _invalid_credentials)
+    app.add_exception_handler(LoginThrottled, _login_throttled)
+    app.add_exception_handler(ResyncRequired, _resync_required)
     app.add_exception_handler(InvalidName, _invalid_name)
     app.add_exception_handler(PublishInvalid, _publish_invalid)
     app.add_exception_handler(RequestValidationError, _validation)
@@ -103,4 +167,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(OSError, _database_unavailable)
+    # asyncpg's own connection errors, should one escape SQLAlchemy's wrapping while connecting.
+    app.add_exception_handler(asyncpg.PostgresConnectionError, _database_unavailable)
+    app.add_exception_handler(OSError, _os_error)

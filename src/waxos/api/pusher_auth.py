@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from waxos.api.current_user import BearerDep, staff_lookup, unauthorized, user_id_from
+from waxos.api.current_user import BearerDep, staff_lookup, user_id_from
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
@@ -142,17 +142,14 @@ async def user_auth(request: Request, caller: CallerDep) -> SignInSignature:
     socket_id = validate_socket_id(_field(fields, "socket_id"))
     standing = await caller.lookup.standing(caller.user_id, None)
     if standing is None:
-        raise unauthorized(USER_GONE)
+        raise NotAuthenticated(USER_GONE)
     logger.debug("pusher sign-in signed: user=%d", caller.user_id)
     signed = caller.pusher.authenticate_user(socket_id, signed_in_user(standing.user))
     return SignInSignature.model_validate(signed)
 
 
 async def _decide(caller: Caller, channel: str) -> Decision:
-    try:
-        return await authorize_user_id(caller.lookup, caller.user_id, channel)
-    except NotAuthenticated as exc:
-        raise unauthorized(exc.reason) from exc
+    return await authorize_user_id(caller.lookup, caller.user_id, channel)  # or NotAuthenticated: 401
 
 
 def _sign(decision: Decision, socket_id: str, caller: Caller) -> AuthSignature:
@@ -187,7 +184,7 @@ async def _read_fields(request: Request) -> Mapping[str, object]:
     if media_type == _JSON:
         try:
             fields = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python's stack
             raise ApiError(400, "invalid_request", "the body is not valid JSON") from exc
         if not isinstance(fields, dict):
             raise ApiError(400, "invalid_request", "the JSON body must be an object")

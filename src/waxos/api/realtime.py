@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from waxos.api.current_user import CurrentUserDep
-from waxos.api.deps import SessionDep
+from waxos.api.deps import ReadSessionDep
 from waxos.api.errors import ApiError
-from waxos.realtime.catchup import DEFAULT_LIMIT, MAX_LIMIT, ResyncRequired, read_after
+from waxos.realtime.catchup import DEFAULT_LIMIT, MAX_LIMIT, read_after
 from waxos.realtime.events import Envelope
 from waxos.realtime.names import MAX_CHANNEL_NAME_LENGTH
 from waxos.realtime.policy import Denied, authorize_channel
@@ -47,7 +47,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
 )
 async def catch_up(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: CurrentUserDep,
     channel: Annotated[str, Query(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)],
     after: Annotated[int, Query(ge=0, description="The last `seq` applied; 0 for the beginning")],
@@ -57,14 +57,5 @@ async def catch_up(
     decision = await authorize_channel(session, user, channel)
     if isinstance(decision, Denied):
         raise ApiError(403, "channel_denied", decision.reason, channel=channel)
-    try:
-        page = await read_after(session, channel, after, limit)
-    except ResyncRequired as exc:
-        raise ApiError(
-            410,
-            "resync_required",
-            "the log cannot serve this position; reload state and continue from head",
-            reason=exc.reason,
-            head=exc.head,
-        ) from exc
+    page = await read_after(session, channel, after, limit)  # ResyncRequired: 410, see api/errors.py
     return Response(page.encode(), media_type="application/json")
