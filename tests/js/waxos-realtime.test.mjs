@@ -150,11 +150,30 @@ test("resync_required: the app reloads, then events continue after the head", as
   const log = fakeLog({ head: 10, retainedFrom: 6 });
   const resyncs = [];
   const { f, applied } = follower({ log, lastSeq: 2, onResync: (r) => resyncs.push(r) });
-  f.receive(ev(11));
-  await f.catchUp();
+  f.receive(ev(11)); // published after the catch-up read the head, arriving before its answer
+  const pass = f.catchUp();
+  log.head = 11; // so the log holds it by the time the helper looks again
+  await pass;
   assert.deepEqual(resyncs, [{ channel: CHANNEL, head: 10, reason: "too_old" }]);
   assert.equal(f.lastSeq, 11);
   assert.deepEqual(applied, [11]);
+  f.stop();
+});
+
+test("ahead_of_head (a restored log): start again from the head and apply its new events", async () => {
+  // The client applied up to 20; the restored log's head is 12 and new events get 13, 14, ...
+  const log = fakeLog({ head: 12, pageSize: 10 });
+  const resyncs = [];
+  const { f, applied } = follower({ log, lastSeq: 20, onResync: (r) => resyncs.push(r) });
+  f.receive(ev(22)); // held from before the restore: meaningless now
+  const pass = f.catchUp();
+  log.head = 14; // new events committed while the app reloads
+  await pass;
+  assert.deepEqual(resyncs, [{ channel: CHANNEL, head: 12, reason: "ahead_of_head" }]);
+  assert.deepEqual(applied, [13, 14], "new events after the restored head are applied, not dropped");
+  assert.equal(f.lastSeq, 14);
+  f.receive(ev(15));
+  assert.deepEqual(applied, [13, 14, 15]);
   f.stop();
 });
 

@@ -173,10 +173,20 @@ export class ChannelFollower {
 
   async _resync(error) {
     await this.onResync({ channel: this.channel, head: error.head, reason: error.reason });
-    // The app reloaded its state as of `head`; continue from there, keeping later live events.
-    this.lastSeq = Math.max(this.lastSeq, error.head ?? this.lastSeq);
-    for (const seq of [...this.buffer.keys()]) if (seq <= this.lastSeq) this.buffer.delete(seq);
+    const head = error.head ?? this.lastSeq;
+    if (error.reason === "ahead_of_head") {
+      // The server's log is behind us (a database restore): it will number new events from head + 1,
+      // so what we applied or held beyond head says nothing about them. Start again from head.
+      this.lastSeq = head;
+      this.buffer.clear();
+    } else {
+      // The app reloaded its state as of `head`; continue from there, keeping later live events.
+      this.lastSeq = Math.max(this.lastSeq, head);
+      for (const seq of [...this.buffer.keys()]) if (seq <= this.lastSeq) this.buffer.delete(seq);
+    }
     this._drain();
+    // Events committed after the reload may already be in the log: fetch them in one more pass.
+    this._again = true;
   }
 
   _apply(envelope) {
