@@ -16,10 +16,22 @@ from waxos.api.errors import install_error_handlers
 from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
+from waxos.realtime.credentials import CredentialsRefused, check_credentials
 from waxos.realtime.publisher import PusherService
 from waxos.realtime.relay import start_relay
 
 logger = logging.getLogger(__name__)
+
+
+async def _check_pusher(pusher: PusherService, settings: Settings) -> None:
+    """Stop start-up when Pusher refuses our credentials; only warn when it cannot be reached (D2)."""
+    outcome = await check_credentials(pusher, settings)
+    if outcome.refused:
+        raise CredentialsRefused(f"Pusher refused our credentials: {outcome.line}")
+    if outcome.result.ok:
+        logger.info("pusher %s", outcome.line)
+    else:
+        logger.warning("pusher check %s; events wait in the log until it answers", outcome.line)
 
 
 def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
@@ -40,6 +52,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         app.state.read_sessions = make_sessionmaker(read_only(engine))
         app.state.pusher = pusher
         logger.info("waxos %s starting: %s", __version__, settings.summary())
+        await _check_pusher(pusher, settings)
         relay = await start_relay(settings, engine, pusher) if settings.waxos_run_relay else None
         if freeze_gc:
             gc.collect()

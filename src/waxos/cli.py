@@ -13,8 +13,9 @@ from waxos import __version__
 from waxos.config import ConfigError, Settings, load_settings
 from waxos.logs import configure_logging, secret_values
 from waxos.pusher_server.command import pusher_server_command
+from waxos.realtime.credentials import CredentialCheck, check_credentials
 from waxos.realtime.publisher import PublishInvalid, PusherService
-from waxos.realtime.results import FailureKind, PusherResult
+from waxos.realtime.results import PusherResult
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -69,48 +70,22 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     )
 
 
-_CHECK_REASONS = {
-    FailureKind.UNREACHABLE: "unreachable",
-    FailureKind.TIMEOUT: "timeout",
-    FailureKind.UNAUTHORIZED: "bad credentials",
-    FailureKind.RATE_LIMITED: "rate limited",
-    FailureKind.SERVER_ERROR: "server error",
-}
-
-
-def describe_check(settings: Settings, result: PusherResult) -> str:
-    """One line saying what `waxos check` found."""
-    where = f"{settings.pusher_api_host}:{settings.pusher_api_port} app {settings.pusher_app_id}"
-    if result.ok:
-        channels = result.body.get("channels")
-        occupied = len(channels) if isinstance(channels, dict) else 0
-        return (
-            f"ok: {where} accepted our signed request in {result.duration_ms:.0f} ms "
-            f"({occupied} occupied channel(s))"
-        )
-    if result.status == 404:
-        reason = "unknown app"
-    else:
-        reason = _CHECK_REASONS.get(result.failure or FailureKind.SERVER_ERROR, "failed")
-    return f"failed: {reason}: {where}: {result.reason}"
-
-
 @main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate settings and make one signed read call to the configured Pusher API."""
     settings = settings_from(ctx)
 
-    async def call() -> PusherResult:
+    async def call() -> CredentialCheck:
         service = PusherService(settings)
         try:
-            return await service.channels_info()
+            return await check_credentials(service, settings)
         finally:
             await service.aclose()
 
-    result = asyncio.run(call())
-    click.echo(describe_check(settings, result), err=not result.ok)
-    sys.exit(0 if result.ok else EXIT_FAILED)
+    outcome = asyncio.run(call())
+    click.echo(outcome.line, err=not outcome.result.ok)
+    sys.exit(0 if outcome.result.ok else EXIT_FAILED)
 
 
 @main.command()

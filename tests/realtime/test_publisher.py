@@ -28,7 +28,7 @@ def make_settings(**overrides: object) -> Settings:
         "pusher_key": "test-key",
         "pusher_secret": SECRET,
         "pusher_cluster": "local",
-        "pusher_host": "pusher.test",
+        "pusher_host": "127.0.0.1",
         "pusher_port": 6001,
         "pusher_use_tls": False,
         "pusher_timeout_seconds": 2,
@@ -73,7 +73,7 @@ async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
     assert result.ok, result
     assert result.status == 200 and result.attempts == 1 and result.events == 1
     request = recorder.requests[0]
-    assert request.url.host == "pusher.test" and request.url.port == 6001 and request.url.scheme == "http"
+    assert request.url.host == "127.0.0.1" and request.url.port == 6001 and request.url.scheme == "http"
     assert request.url.path == "/apps/100001/events"
     body = recorder.bodies()[0]
     assert body["name"] == "message.new"

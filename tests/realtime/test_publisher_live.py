@@ -220,3 +220,24 @@ def test_trigger_command_publishes(local_pusher: LocalPusher, tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert "ok: message.new published to private-user-1" in result.stdout
+
+
+async def test_the_app_refuses_to_start_when_pusher_refuses_its_credentials(
+    local_pusher: LocalPusher, tmp_path: Path
+) -> None:
+    from tests.asgi import asgi_client
+    from waxos.app import create_app
+    from waxos.realtime.credentials import CredentialsRefused
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    wrong = live_settings(local_pusher, pusher_secret="not-the-secret", database_url=database_url)
+    with pytest.raises(CredentialsRefused, match="bad credentials"):
+        async with asgi_client(create_app(wrong)):
+            pass
+    unknown_app = live_settings(local_pusher, pusher_app_id="999", database_url=database_url)
+    with pytest.raises(CredentialsRefused, match="unknown app"):
+        async with asgi_client(create_app(unknown_app)):
+            pass
+    right = live_settings(local_pusher, database_url=database_url, waxos_run_relay=False)
+    async with asgi_client(create_app(right)) as client:
+        assert (await client.get("/health/live")).status_code == 200
