@@ -10,6 +10,10 @@ No proxies, redirects, cookies, compression or HTTP/2: `PusherService` keeps usi
 configured in the environment, or when it is given an httpx client.
 
 It raises only `TransportError`, like the httpx backend, so the publisher classifies outcomes in one place.
+
+A request on a reused keep-alive connection that the server closed before answering is sent again on a
+fresh one. For a POST, Pusher may already have accepted the first copy, so an event can be published
+twice: acceptable, because delivery is at-least-once and clients deduplicate by `seq` (docs/guarantees.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The HTTP backend the official `pusher` SDK sends through: one pooled `httpx.AsyncClient`.
+"""The transport contract between the SDK and our HTTP clients, and the httpx backend.
 
 The SDK signs each request and hands it to `backend.send_request`; its bundled aiohttp backend opens a
-new session per call, so we plug in this one instead. It returns the raw status and body and raises
-only `TransportError`, so the publisher decides what each outcome means, in one place.
+new session per call, so we plug in our own. Backends return the raw status and body and raise only
+`TransportError`, so the publisher decides what each outcome means, in one place. The default backend is
+`http1.Http1Backend` (see there why); `HttpxBackend` serves injected clients and proxied environments.
 """
 
 from __future__ import annotations
