@@ -24,6 +24,7 @@ def test_rules_parse_and_every_rule_has_an_expression_and_summary() -> None:
         "WaxosDown",
         "WaxosPublishFailureRateHigh",
         "WaxosRelayBehind",
+        "WaxosRelayNotRunning",
     }
     for rule in rules:
         assert rule["expr"].strip() and rule["annotations"]["summary"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "waxos"
 PUBLISHING_METHODS = frozenset({"trigger", "trigger_batch"})
-MAY_PUBLISH = frozenset({"realtime/publisher.py", "realtime/relay.py", "cli.py"})
+MAY_PUBLISH = frozenset({"realtime/publisher.py", "realtime/relay.py", "realtime/relay_lanes.py", "cli.py"})
 MAY_IMPORT_SDK = frozenset({"realtime/publisher.py", "realtime/transport.py"})
 # The local Pusher server implements the other side of the API; it publishes nothing of ours.
 SERVER_SIDE = ("pusher_protocol/", "pusher_server/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,12 +13,21 @@ import pytest
 from sqlalchemy import select
 
 from tests.accounts import migrated
-from tests.realtime.support import CHATS, OTHER, FakePusher, emit_messages, log_rows, relay_for, until
+from tests.realtime.support import (
+    CHATS,
+    OTHER,
+    FakePusher,
+    emit_messages,
+    log_rows,
+    publisher_for,
+    relay_for,
+    until,
+)
 from waxos.db.base import utcnow
 from waxos.db.engine import transaction
 from waxos.realtime.backoff import BreakerState
 from waxos.realtime.log import RelayLease
-from waxos.realtime.relay import Outcome, Relay
+from waxos.realtime.relay import Outcome, Relay, RelayConfig
 
 
 @asynccontextmanager
@@ -331,3 +341,130 @@ def test_httpcore_finds_sniffio() -> None:
 
     assert sniffio.current_async_library.__module__.startswith("sniffio")
     assert httpcore._synchronization.current_async_library is not None
+
+
+async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(database_url: str) -> None:
+    # emit keeps every envelope under 10,240 bytes, so Pusher's 413 means the message quota is spent.
+    fake = FakePusher(script=[lambda _r: status(413)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 3)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.FAILED
+        assert fake.requests == 1 and relay.backoff.failures == 1
+        assert all(row.delivered_at is None for row in await log_rows(sessions))
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    assert relay.metrics.rejected._value.get() == 0
+
+
+async def test_encrypted_channels_without_a_master_key_wait_for_the_configuration(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakePusher()
+    encrypted = "private-encrypted-workspace-1.chats"
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, encrypted, 2)
+        unconfigured = Relay(
+            engine,
+            publisher_for(fake, pusher_encryption_master_key_base64=None),
+            RelayConfig(owner="relay-a", base_delay=0.05, max_delay=0.4),
+        )
+        with caplog.at_level(logging.ERROR, logger="waxos.realtime"):
+            assert await unconfigured.run_once() is Outcome.FAILED
+        assert any("PUSHER_ENCRYPTION_MASTER_KEY_BASE64" in r.getMessage() for r in caplog.records)
+        assert unconfigured.backoff.failures == 1 and unconfigured.metrics.rejected._value.get() == 0
+        assert fake.requests == 0
+        assert all(row.delivered_at is None for row in await log_rows(sessions))
+        # The key is configured (a restart with the fixed settings): nothing was lost.
+        configured = relay_for(engine, fake, owner="relay-a")
+        assert await configured.run_once() is Outcome.DELIVERED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert [(event["channel"], event["name"]) for event in fake.received] == [(encrypted, "message.new")] * 2
+
+
+async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_url: str) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[slow] * 100)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 40)
+        # Lease 2 s, publisher timeout 1.5 s: requests may start for 0.5 s; each takes 0.3 s.
+        relay = Relay(
+            engine,
+            publisher_for(fake, pusher_timeout_seconds=1.5),
+            RelayConfig(lease_seconds=2.0, base_delay=0.05, max_delay=0.4),
+        )
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert fake.seqs(CHATS) == list(range(1, 21))
+        rows = await log_rows(sessions)
+        assert [row.seq for row in rows if row.delivered_at is not None] == list(range(1, 21))
+        while await relay.run_once() is not Outcome.IDLE:
+            pass
+    assert fake.seqs(CHATS) == list(range(1, 41))
+
+
+async def test_a_round_that_lost_its_lease_marks_nothing_on_that_channel(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    third = "private-workspace-3.chats"
+    taken = False
+
+    async def lose_leases(request: httpx.Request) -> httpx.Response:
+        # While the round is in flight, one lease passes to another relay and one expires.
+        nonlocal taken
+        if not taken:
+            taken = True
+            async with transaction(sessions) as session:
+                stolen, expired = await session.get(RelayLease, CHATS), await session.get(RelayLease, OTHER)
+                assert stolen is not None and expired is not None
+                stolen.owner = "relay-b"
+                expired.expires_at = utcnow() - timedelta(seconds=1)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[lose_leases] * 3)
+    async with migrated(database_url) as (engine, sessions):
+        for channel in (CHATS, OTHER, third):
+            await emit_messages(sessions, channel, 2)
+        relay = relay_for(engine, fake, owner="relay-a")
+        with caplog.at_level(logging.WARNING, logger="waxos.realtime"):
+            assert await relay.run_once() is Outcome.DELIVERED
+        delivered = {(row.channel, row.seq) for row in await log_rows(sessions) if row.delivered_at}
+    assert len(fake.received) == 6
+    assert delivered == {(third, 1), (third, 2)}
+    assert relay.metrics.delivered._value.get() == 2
+    assert any("lease lost" in r.getMessage() and CHATS in r.getMessage() for r in caplog.records)
+
+
+async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_runs(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, sweep_seconds=0.1)
+        run_once = relay.run_once
+        calls = 0
+
+        async def broken_once() -> Outcome:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise httpx.DecodingError("scripted: a body that cannot be decoded")
+            return await run_once()
+
+        relay.run_once = broken_once  # type: ignore[method-assign]
+        assert relay.metrics.running._value.get() == 0
+        await emit_messages(sessions, CHATS, 3)
+        with caplog.at_level(logging.ERROR, logger="waxos.realtime"):
+            async with running(relay):
+                await until(lambda: len(fake.received) == 3, seconds=5)
+                assert relay.metrics.running._value.get() == 1
+                assert relay._task is not None and not relay._task.done()
+        assert relay.metrics.running._value.get() == 0
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    # Logged with its traceback (a JSON log formatter may have moved exc_info into exc_text already).
+    assert "relay round failed unexpectedly" in caplog.text
+    assert "Traceback" in caplog.text and "httpx.DecodingError: scripted" in caplog.text

@@ -60,6 +60,13 @@ class PublishInvalid(ValueError):
         super().__init__(rule)
 
 
+class EncryptionNotConfigured(PublishInvalid):
+    """An encrypted channel, but no PUSHER_ENCRYPTION_MASTER_KEY_BASE64: the configuration, not the input."""
+
+    def __init__(self) -> None:
+        super().__init__("encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingEvent:
     """One event of a batch: a single channel, a `resource.action` name, JSON-able data."""
@@ -110,6 +117,11 @@ class PusherService:
             ),
             deadline_seconds=settings.pusher_timeout_seconds,
         )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this publisher was built from (the relay reads its timeout)."""
+        return self._settings
 
     @property
     def metrics(self) -> PublishMetrics:
@@ -238,7 +250,7 @@ class PusherService:
         if kind not in (ChannelKind.PRIVATE, ChannelKind.ENCRYPTED):
             raise InvalidName("channel name", "must start with private- for private channel auth")
         if kind is ChannelKind.ENCRYPTED and self._master_key is None:
-            raise PublishInvalid("encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+            raise EncryptionNotConfigured()
         return _as_text(self._sdk.authenticate(channel=channel, socket_id=socket_id))
 
     def authenticate_presence_channel(
@@ -364,7 +376,7 @@ def _check_channels(channels: list[str], encryption_enabled: bool) -> None:
     if encrypted and len(channels) > 1:
         raise PublishInvalid("an encrypted channel must be triggered alone")
     if encrypted and not encryption_enabled:
-        raise PublishInvalid("encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+        raise EncryptionNotConfigured()
 
 
 def _check_event(event: str) -> None:

@@ -6,6 +6,10 @@ one "lane", whose requests are sent one after another; lanes hold disjoint chann
 So a channel's order holds even though requests overlap, and a failed request stops its lane: nothing
 after it on those channels is sent until it succeeds.
 
+A round never outlives its leases: no request starts once less than the publisher's timeout is left of
+the earliest lease (the rest waits for the next round), and marking checks that the leases are still ours.
+Lane sending is in `relay_lanes.py`.
+
 The relay sleeps until an emitter's commit rings its doorbell (or PostgreSQL NOTIFY arrives from another
 process); a slow sweep is only the safety net. After a failure it waits as `Backoff` says, ignoring the
 doorbell: new events accumulate in the log, not in requests to a dead endpoint.
@@ -23,7 +27,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,22 +37,13 @@ from waxos.db.base import utcnow
 from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.realtime import relay_store, wakeup
 from waxos.realtime.backoff import Backoff
-from waxos.realtime.publisher import (
-    MAX_EVENTS_PER_BATCH_REQUEST,
-    OutgoingEvent,
-    PublishInvalid,
-    PusherService,
-)
+from waxos.realtime.publisher import MAX_EVENTS_PER_BATCH_REQUEST, PusherService
+from waxos.realtime.relay_lanes import Lane, RoundSender, into_lanes
 from waxos.realtime.relay_metrics import RelayMetrics
 from waxos.realtime.relay_store import PendingEvent
-from waxos.realtime.results import FailureKind, PusherResult
 from waxos.realtime.retention import prune
 
 logger = logging.getLogger(__name__)
-
-# Pusher refuses these for the request's content; anything else (401, 403, 404) means our credentials or
-# app id are wrong, which retrying later may fix and skipping events never would.
-_POISON_STATUSES = frozenset({400, 413})
 
 
 def default_owner() -> str:
@@ -81,15 +76,6 @@ class Outcome(enum.Enum):
     FAILED = "failed"  # Pusher failed; the relay now waits as the backoff says
 
 
-@dataclass
-class _Lane:
-    """The channels one sequence of requests carries, and what became of their events."""
-
-    events: list[PendingEvent] = field(default_factory=list)
-    done: list[PendingEvent] = field(default_factory=list)
-    failure: PusherResult | None = None
-
-
 class Relay:
     """Publishes the event log to Pusher until stopped."""
 
@@ -108,6 +94,8 @@ class Relay:
         self.config = config or RelayConfig()
         self.metrics = metrics or RelayMetrics()
         self.backoff = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
+        # Unexpected errors back off on their own, so they neither open nor close the Pusher breaker.
+        self._errors = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
         self._task: asyncio.Task[None] | None = None
         # Made here, not in `run`, so a stop that comes before the task first runs is not lost.
         self._stopped = asyncio.Event()
@@ -150,9 +138,16 @@ class Relay:
             listener = wakeup.PostgresListener(self._engine.url, self._doorbell)
             listener.start()
         logger.info("relay %s started", self.config.owner)
+        if self.config.lease_seconds / 2 <= self._publisher.settings.pusher_timeout_seconds:
+            logger.warning(
+                "relay lease %.1f s is under twice the Pusher timeout: rounds send one request per lane",
+                self.config.lease_seconds,
+            )
+        self.metrics.running.set(1)
         try:
             await self._loop(self._stopped, self._doorbell)
         finally:
+            self.metrics.running.set(0)
             unregister()
             if listener is not None:
                 await listener.stop()
@@ -168,6 +163,10 @@ class Relay:
             if wait > 0:
                 await _sleep_unless(stopped, wait)
                 continue
+            wait = self._errors.delay_remaining()
+            if wait > 0:
+                await _sleep_unless(stopped, wait)
+                continue
             doorbell.clear()
             try:
                 outcome = await self.run_once()
@@ -175,6 +174,13 @@ class Relay:
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("relay cannot reach the database (%s); retrying", exc)
                 outcome = Outcome.IDLE
+            except Exception:
+                # Anything else (a decoding error, a bug) must not end the relay while `serve` accepts
+                # events: log it, wait as the error backoff says, try again. Cancellation still ends it.
+                delay = self._errors.failed()
+                logger.exception("relay round failed unexpectedly; next attempt in %.2f s", delay)
+                continue
+            self._errors.succeeded()
             # A round that delivered all it found need not be followed by an empty one: anything
             # committed since the doorbell was cleared has rung it again, so `wait` returns at once.
             finished = outcome is Outcome.IDLE or (outcome is Outcome.DELIVERED and not self._more)
@@ -186,15 +192,23 @@ class Relay:
     async def run_once(self) -> Outcome:
         """Lease, read, publish and mark one round of events."""
         self._more = False
-        pending = await self._read_round()
+        pending, lease_until = await self._read_round()
         if not pending:
             return Outcome.IDLE
-        lanes = _into_lanes(pending, self.config.lanes)
+        # No request may start once too little of the lease is left for it to finish (at worst after the
+        # publisher's timeout): past the lease another relay may take the channel and send it again.
+        left = (lease_until - utcnow()).total_seconds() - self._publisher.settings.pusher_timeout_seconds
+        deadline = time.monotonic() + left
+        lanes = into_lanes(pending, self.config.lanes)
         if self.backoff.failures:
             # Half-open: one probe request decides whether the endpoint is back.
             self._more = True
-            lanes = [_Lane(lanes[0].events[:MAX_EVENTS_PER_BATCH_REQUEST])]
-        await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
+            lanes = [Lane(lanes[0].events[:MAX_EVENTS_PER_BATCH_REQUEST])]
+        sender = RoundSender(self._publisher, self.metrics, deadline)
+        await asyncio.gather(*(sender.send(lane) for lane in lanes))
+        if any(lane.cut for lane in lanes):
+            # The lease's end is near: what was sent is marked, the rest goes in the next round.
+            self._more = True
         done = [event for lane in lanes for event in lane.done]
         await self._mark(done)
         failures = [lane.failure for lane in lanes if lane.failure is not None]
@@ -214,8 +228,8 @@ class Relay:
         self.backoff.succeeded()
         return Outcome.DELIVERED
 
-    async def _read_round(self) -> list[PendingEvent]:
-        """This round's events; sets `_more` when more may be waiting than one round takes.
+    async def _read_round(self) -> tuple[list[PendingEvent], datetime]:
+        """This round's events and when the first of their leases ends; sets `_more` when more may wait.
 
         While every channel with work is already leased to this relay for at least half the lease term,
         the round is one read-only transaction: on SQLite it takes no write lock, so it neither waits
@@ -232,19 +246,17 @@ class Relay:
                     session, [c.channel for c in candidates], config.per_channel
                 )
                 self._note_more(candidates, pending)
-                return pending
+                until = min((c.mine_until for c in candidates if c.mine_until is not None), default=now)
+                return pending, until
+        until = now + timedelta(seconds=config.lease_seconds)
         async with transaction(self._sessions) as session:
             candidates = await relay_store.channels_to_claim(session, config.owner, now, config.max_channels)
             channels = await relay_store.claim(
-                session,
-                [c.channel for c in candidates],
-                config.owner,
-                now,
-                now + timedelta(seconds=config.lease_seconds),
+                session, [c.channel for c in candidates], config.owner, now, until
             )
             pending = await relay_store.undelivered(session, channels, config.per_channel)
         self._note_more(candidates, pending)
-        return pending
+        return pending, until
 
     def _note_more(
         self, candidates: Sequence[relay_store.Candidate], pending: Sequence[PendingEvent]
@@ -258,45 +270,6 @@ class Relay:
             counts[event.channel] = counts.get(event.channel, 0) + 1
         self._more = any(count >= self.config.per_channel for count in counts.values())
 
-    async def _publish_lane(self, lane: _Lane) -> None:
-        for start in range(0, len(lane.events), MAX_EVENTS_PER_BATCH_REQUEST):
-            lane.failure = await self._publish(
-                lane.events[start : start + MAX_EVENTS_PER_BATCH_REQUEST], lane
-            )
-            if lane.failure is not None:
-                return
-
-    async def _publish(self, chunk: Sequence[PendingEvent], lane: _Lane) -> PusherResult | None:
-        """Send one request; record what was done; return the failure that must stop the lane."""
-        outgoing = [OutgoingEvent(event.channel, event.type, event.payload) for event in chunk]
-        try:
-            result = (await self._publisher.trigger_batch(outgoing)).chunks[0]
-        except PublishInvalid as exc:
-            result = PusherResult(False, FailureKind.INVALID, 400, str(exc), events=len(chunk))
-        if result.ok:
-            lane.done.extend(chunk)
-            return None
-        if result.failure is not FailureKind.INVALID or result.status not in _POISON_STATUSES:
-            return result
-        if len(chunk) > 1:
-            # One bad event must not hold back the others: find it by sending them one at a time.
-            for event in chunk:
-                failure = await self._publish([event], lane)
-                if failure is not None:
-                    return failure
-            return None
-        (event,) = chunk
-        logger.error(
-            "relay: Pusher refused %s seq %d of %s (%s); it stays available through catch-up",
-            event.type,
-            event.seq,
-            event.channel,
-            result.reason,
-        )
-        self.metrics.rejected.inc()
-        lane.done.append(event)
-        return None
-
     async def _mark(self, done: Sequence[PendingEvent]) -> None:
         if not done:
             return
@@ -306,7 +279,15 @@ class Relay:
             ranges[event.channel] = (min(first, event.seq), max(last, event.seq))
         now = utcnow()
         async with transaction(self._sessions) as session:
-            await relay_store.mark_delivered(session, ranges, now)
+            lost = await relay_store.mark_delivered(session, ranges, now, self.config.owner)
+        if lost:
+            # The round outlived a lease: the relay holding it now (re)sends these (at-least-once).
+            logger.warning(
+                "relay %s: lease lost before marking %s; left for the relay that holds it",
+                self.config.owner,
+                ", ".join(lost[:5]) + (" …" if len(lost) > 5 else ""),
+            )
+            done = [event for event in done if event.channel not in lost]
         self.metrics.delivered.inc(len(done))
         for event in done:
             self.metrics.delivery_latency.observe(max(0.0, (now - event.occurred_at).total_seconds()))
@@ -336,17 +317,6 @@ async def start_relay(settings: Settings, engine: AsyncEngine, publisher: Pusher
     )
     await relay.start()
     return relay
-
-
-def _into_lanes(pending: Sequence[PendingEvent], lanes: int) -> list[_Lane]:
-    """Spread channels over at most `lanes` lanes, busiest first, keeping each channel in one lane."""
-    by_channel: dict[str, list[PendingEvent]] = {}
-    for event in pending:
-        by_channel.setdefault(event.channel, []).append(event)
-    result = [_Lane() for _ in range(min(lanes, len(by_channel)))]
-    for events in sorted(by_channel.values(), key=len, reverse=True):
-        min(result, key=lambda lane: len(lane.events)).events.extend(events)
-    return result
 
 
 async def _sleep_unless(stopped: asyncio.Event, seconds: float) -> None:

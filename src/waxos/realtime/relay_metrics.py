@@ -51,6 +51,11 @@ class RelayMetrics:
             "1 while the relay waits before calling Pusher again, else 0",
             registry=self.registry,
         )
+        self.running = Gauge(
+            "waxos_relay_running",
+            "1 while the relay's loop runs, 0 once it has ended",
+            registry=self.registry,
+        )
         self.pruned = Counter(
             "waxos_relay_pruned_events",
             "Events removed from the log after the retention period",

@@ -118,25 +118,47 @@ async def undelivered(session: AsyncSession, channels: Sequence[str], per_channe
     return [PendingEvent(*row) for row in rows]
 
 
-async def mark_delivered(session: AsyncSession, ranges: Mapping[str, tuple[int, int]], now: datetime) -> None:
-    """Mark each channel's events `first..last` (inclusive) delivered."""
+async def mark_delivered(
+    session: AsyncSession, ranges: Mapping[str, tuple[int, int]], now: datetime, owner: str
+) -> list[str]:
+    """Mark each channel's events `first..last` (inclusive) delivered, where `owner` still holds the lease.
+
+    Returns the channels whose lease `owner` no longer holds (another relay's, or expired): those are not
+    marked, and their holder (re)sends them. The leases checked stay locked until commit on PostgreSQL
+    (SQLite's write transaction excludes every other writer), so none changes hands meanwhile.
+    """
     if not ranges:
-        return
-    await session.execute(
-        update(_events)
-        .where(
-            and_(
-                _events.c.channel == bindparam("b_channel"),
-                _events.c.seq.between(bindparam("b_first"), bindparam("b_last")),
-                _events.c.delivered_at.is_(None),
+        return []
+    held = set(
+        await session.scalars(
+            select(RelayLease.channel)
+            .where(
+                RelayLease.channel.in_(sorted(ranges)),
+                RelayLease.owner == owner,
+                RelayLease.expires_at > now,
             )
+            .order_by(RelayLease.channel)
+            .with_for_update()
         )
-        .values(delivered_at=now),
-        [
-            {"b_channel": channel, "b_first": first, "b_last": last}
-            for channel, (first, last) in ranges.items()
-        ],
     )
+    if held:
+        await session.execute(
+            update(_events)
+            .where(
+                and_(
+                    _events.c.channel == bindparam("b_channel"),
+                    _events.c.seq.between(bindparam("b_first"), bindparam("b_last")),
+                    _events.c.delivered_at.is_(None),
+                )
+            )
+            .values(delivered_at=now),
+            [
+                {"b_channel": channel, "b_first": first, "b_last": last}
+                for channel, (first, last) in ranges.items()
+                if channel in held
+            ],
+        )
+    return sorted(set(ranges) - held)
 
 
 async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
