@@ -407,14 +407,14 @@ async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_
     assert fake.seqs(CHATS) == list(range(1, 41))
 
 
-async def test_a_round_that_lost_its_lease_marks_nothing_on_that_channel(
+async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     third = "private-workspace-3.chats"
     taken = False
 
     async def lose_leases(request: httpx.Request) -> httpx.Response:
-        # While the round is in flight, one lease passes to another relay and one expires.
+        # While the round is in flight, one lease passes to another relay and one expires untaken.
         nonlocal taken
         if not taken:
             taken = True
@@ -434,9 +434,12 @@ async def test_a_round_that_lost_its_lease_marks_nothing_on_that_channel(
             assert await relay.run_once() is Outcome.DELIVERED
         delivered = {(row.channel, row.seq) for row in await log_rows(sessions) if row.delivered_at}
     assert len(fake.received) == 6
-    assert delivered == {(third, 1), (third, 2)}
-    assert relay.metrics.delivered._value.get() == 2
-    assert any("lease lost" in r.getMessage() and CHATS in r.getMessage() for r in caplog.records)
+    # The expired lease nobody took is still ours: no other relay sent its events, so they are marked.
+    assert delivered == {(third, 1), (third, 2), (OTHER, 1), (OTHER, 2)}
+    assert relay.metrics.delivered._value.get() == 4
+    lost = [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()]
+    assert any(CHATS in message for message in lost)
+    assert not any(OTHER in message for message in lost)
 
 
 async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_runs(

@@ -123,9 +123,11 @@ async def mark_delivered(
 ) -> list[str]:
     """Mark each channel's events `first..last` (inclusive) delivered, where `owner` still holds the lease.
 
-    Returns the channels whose lease `owner` no longer holds (another relay's, or expired): those are not
-    marked, and their holder (re)sends them. The leases checked stay locked until commit on PostgreSQL
-    (SQLite's write transaction excludes every other writer), so none changes hands meanwhile.
+    Returns the channels whose lease another relay has taken: those are not marked, and their new holder
+    (re)sends them. A lease that expired but that nobody took is still ours to mark: no other relay can
+    have sent these events, and marking them spares a needless second send. The leases checked stay locked
+    until commit on PostgreSQL (SQLite's write transaction excludes every other writer), so none changes
+    hands meanwhile.
     """
     if not ranges:
         return []
@@ -135,7 +137,6 @@ async def mark_delivered(
             .where(
                 RelayLease.channel.in_(sorted(ranges)),
                 RelayLease.owner == owner,
-                RelayLease.expires_at > now,
             )
             .order_by(RelayLease.channel)
             .with_for_update()
