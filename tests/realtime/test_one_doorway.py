@@ -1,8 +1,9 @@
 """Decision D6: events leave only through the event log and the relay; nothing else publishes to Pusher.
 
 A static scan of `src/waxos`: only the publisher itself, the relay and the CLI's `trigger` diagnostic may
-call `trigger`/`trigger_batch`, and only the publisher and its transport may import the `pusher` SDK.
-Routes use the PusherService for `authenticate_*` signatures only, which needs neither.
+call `trigger`/`trigger_batch` (or reach the SDK or the raw HTTP backends through a PusherService's private
+parts), and only the publisher and its transports may import the `pusher` SDK, our HTTP backends or an HTTP
+client library. Routes use the PusherService for `authenticate_*` signatures only, which needs none of that.
 """
 
 from __future__ import annotations
@@ -11,9 +12,21 @@ import ast
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "waxos"
-PUBLISHING_METHODS = frozenset({"trigger", "trigger_batch"})
+# Publishing calls, and the ways around them: the SDK object, the raw request call, a backend's send.
+PUBLISHING_METHODS = frozenset({"trigger", "trigger_batch", "_sdk", "_call", "send_request", "request"})
 MAY_PUBLISH = frozenset({"realtime/publisher.py", "realtime/relay.py", "realtime/relay_lanes.py", "cli.py"})
-MAY_IMPORT_SDK = frozenset({"realtime/publisher.py", "realtime/transport.py"})
+MAY_IMPORT_SDK = frozenset(
+    {"realtime/publisher.py", "realtime/transport.py", "realtime/http1.py", "realtime/results.py"}
+)
+# Modules through which an HTTP request to Pusher could be sent without the relay.
+SENDING_MODULES = (
+    "pusher",
+    "httpx",
+    "aiohttp",
+    "requests",
+    "waxos.realtime.http1",
+    "waxos.realtime.transport",
+)
 # The local Pusher server implements the other side of the API; it publishes nothing of ours.
 SERVER_SIDE = ("pusher_protocol/", "pusher_server/")
 
@@ -23,16 +36,15 @@ def violations(relative: str, tree: ast.AST) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in PUBLISHING_METHODS
-            and relative not in MAY_PUBLISH
+            isinstance(node, ast.Attribute)
+            and node.attr in PUBLISHING_METHODS
+            and relative not in MAY_PUBLISH | MAY_IMPORT_SDK
         ):
-            found.append(f"{relative}:{node.lineno}: calls .{node.func.attr}() outside the relay")
+            found.append(f"{relative}:{node.lineno}: uses .{node.attr} outside the relay")
         if isinstance(node, ast.Import | ast.ImportFrom) and relative not in MAY_IMPORT_SDK:
             modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
-            if any(m is not None and (m == "pusher" or m.startswith("pusher.")) for m in modules):
-                found.append(f"{relative}:{node.lineno}: imports the pusher SDK, bypassing the relay")
+            if any(m is not None and m.startswith(SENDING_MODULES) for m in modules):
+                found.append(f"{relative}:{node.lineno}: imports an HTTP sender, bypassing the relay")
     return found
 
 
@@ -56,8 +68,25 @@ def test_the_scan_catches_a_route_that_publishes_directly() -> None:
         "    await pusher_service.trigger_batch([])\n"
     )
     assert violations("inbox/routes.py", route) == [
-        "inbox/routes.py:1: imports the pusher SDK, bypassing the relay",
-        "inbox/routes.py:3: calls .trigger() outside the relay",
-        "inbox/routes.py:4: calls .trigger_batch() outside the relay",
+        "inbox/routes.py:1: imports an HTTP sender, bypassing the relay",
+        "inbox/routes.py:3: uses .trigger outside the relay",
+        "inbox/routes.py:4: uses .trigger_batch outside the relay",
     ]
     assert violations("realtime/relay.py", ast.parse("x.trigger_batch([])")) == []
+
+
+def test_the_scan_catches_the_ways_around_trigger() -> None:
+    sneaky = ast.parse(
+        "import httpx\n"
+        "from waxos.realtime.http1 import Http1Pool\n"
+        "async def create(service):\n"
+        "    send = service._sdk.trigger\n"
+        "    await service._call('x', lambda: None)\n"
+    )
+    assert sorted(violations("inbox/routes.py", sneaky)) == [
+        "inbox/routes.py:1: imports an HTTP sender, bypassing the relay",
+        "inbox/routes.py:2: imports an HTTP sender, bypassing the relay",
+        "inbox/routes.py:4: uses ._sdk outside the relay",
+        "inbox/routes.py:4: uses .trigger outside the relay",
+        "inbox/routes.py:5: uses ._call outside the relay",
+    ]
