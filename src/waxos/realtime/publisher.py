@@ -277,13 +277,6 @@ class PusherService:
         _check_user_id(user_id)
         return _as_text(self._sdk.authenticate_user(socket_id, dict(user_data)))
 
-    def validate_webhook(self, key: str | None, signature: str | None, body: bytes) -> dict[str, Any] | None:
-        """The webhook body if `X-Pusher-Key` and `X-Pusher-Signature` match, else None."""
-        if not key or not signature:
-            return None
-        result = self._sdk.validate_webhook(key=key, signature=signature, body=body)
-        return result if isinstance(result, dict) else None
-
     # The one place a call's outcome is classified, logged and counted
 
     async def _call(
