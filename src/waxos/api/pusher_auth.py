@@ -107,9 +107,7 @@ _CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
 )
 async def channel_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
-    fields = await _read_fields(request)
-    socket_id = validate_socket_id(_field(fields, "socket_id"))
-    channel = validate_channel_name(_field(fields, "channel_name"))
+    socket_id, channel = await _read_subscription(request)
     return _sign(await _decide(caller, channel), socket_id, caller)
 
 
@@ -122,9 +120,7 @@ async def channel_auth(request: Request, caller: CallerDep) -> AuthSignature:
 )
 async def presence_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
-    fields = await _read_fields(request)
-    socket_id = validate_socket_id(_field(fields, "socket_id"))
-    channel = validate_channel_name(_field(fields, "channel_name"))
+    socket_id, channel = await _read_subscription(request)
     if channel_kind(channel) is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
     return _sign(await _decide(caller, channel), socket_id, caller)
@@ -168,6 +164,14 @@ def _signature(
         # Allowed, but this deployment holds no master key to derive the channel's shared secret from.
         raise ApiError(400, "encryption_disabled", "encrypted channels are not enabled on this server")
     return pusher.authenticate_private_channel(socket_id, channel.name)
+
+
+async def _read_subscription(request: Request) -> tuple[str, str]:
+    """The validated `socket_id` and `channel_name` of a subscription authorization request."""
+    fields = await _read_fields(request)
+    return validate_socket_id(_field(fields, "socket_id")), validate_channel_name(
+        _field(fields, "channel_name")
+    )
 
 
 async def _read_fields(request: Request) -> Mapping[str, object]:
