@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.asgi import asgi_client
+from tests.conftest import free_port
 from waxos.app import create_app
 from waxos.auth.models import User, Workspace
 from waxos.auth.passwords import hash_password
@@ -47,7 +48,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "pusher_secret": PUSHER_SECRET,
         "pusher_cluster": "local",
         "pusher_host": "127.0.0.1",
-        "pusher_port": 6001,
+        # A closed port, not 6001: a developer's running local server must not answer these apps.
+        "pusher_port": free_port(),
         "pusher_use_tls": False,
         "pusher_encryption_master_key_base64": MASTER_KEY,
     }

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from nacl.secret import SecretBox
 
+from tests.conftest import free_port
 from waxos.config import Settings, load_settings
 from waxos.realtime.names import InvalidName
 from waxos.realtime.publisher import OutgoingEvent, PublishInvalid, PusherService
@@ -29,7 +30,9 @@ def make_settings(**overrides: object) -> Settings:
         "pusher_secret": SECRET,
         "pusher_cluster": "local",
         "pusher_host": "127.0.0.1",
-        "pusher_port": 6001,
+        # A closed port: an app built from these settings must not reach a developer's running local
+        # server (whose credentials differ), where the start-up check would refuse to start.
+        "pusher_port": free_port(),
         "pusher_use_tls": False,
         "pusher_timeout_seconds": 2,
     }
@@ -73,7 +76,8 @@ async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
     assert result.ok, result
     assert result.status == 200 and result.attempts == 1 and result.events == 1
     request = recorder.requests[0]
-    assert request.url.host == "127.0.0.1" and request.url.port == 6001 and request.url.scheme == "http"
+    assert request.url.host == "127.0.0.1" and request.url.scheme == "http"
+    assert request.url.port == service.settings.pusher_api_port
     assert request.url.path == "/apps/100001/events"
     body = recorder.bodies()[0]
     assert body["name"] == "message.new"
