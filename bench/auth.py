@@ -43,7 +43,7 @@ from waxos.config import load_settings
 from waxos.db.base import utcnow
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
-from waxos.realtime.publisher import PusherService
+from waxos.publisher.service import PusherService
 
 TOKEN_SECRET = "bench-signing-key-not-secret-0123456789"
 PUSHER_SECRET = "bench-pusher-secret"

@@ -38,10 +38,9 @@ from relay_stack import (
 
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
-from waxos.realtime.events import MessageNew
-from waxos.realtime.log import emit
-from waxos.realtime.publisher import PusherService
-from waxos.realtime.relay import Relay, RelayConfig
+from waxos.events import MessageNew, emit
+from waxos.publisher.service import PusherService
+from waxos.relay.relay import Relay, RelayConfig
 
 FOLLOWER = ROOT / "tests" / "e2e" / "realtime_follower.mjs"
 CHANNELS = [f"private-workspace-{n}.chats" for n in range(1, 11)]

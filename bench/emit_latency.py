@@ -29,8 +29,7 @@ from relay_stack import database, describe_database, local_pusher_server, percen
 from waxos.api.deps import SessionDep
 from waxos.app import create_app
 from waxos.db.migrate import upgrade
-from waxos.realtime.events import MessageNew
-from waxos.realtime.log import emit
+from waxos.events import MessageNew, emit
 
 notes = Table("bench_notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String(50)))
 CHANNEL = "private-workspace-1.chats"

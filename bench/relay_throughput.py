@@ -35,10 +35,9 @@ from relay_stack import (
 
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
-from waxos.realtime.events import MessageNew
-from waxos.realtime.log import emit_many
-from waxos.realtime.publisher import PusherService
-from waxos.realtime.relay import Outcome, Relay, RelayConfig
+from waxos.events import MessageNew, emit_many
+from waxos.publisher.service import PusherService
+from waxos.relay.relay import Outcome, Relay, RelayConfig
 
 EVENT = MessageNew(chat_id=12345, message_id=67890, direction="inbound", sender_type="contact")
 

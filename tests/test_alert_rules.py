@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.asgi import asgi_client
-from tests.realtime.test_publisher import make_settings
+from tests.publisher.test_publisher import make_settings
+from tests.support.asgi import asgi_client
 from waxos.app import create_app
 from waxos.db.migrate import upgrade
 

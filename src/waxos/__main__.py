@@ -1,5 +1,5 @@
 """Entry point for `python -m waxos`."""
 
-from waxos.cli import main
+from waxos.cli.main import main
 
 main()

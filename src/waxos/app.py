@@ -16,9 +16,9 @@ from waxos.api.errors import install_error_handlers
 from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
-from waxos.realtime.credentials import CredentialsRefused, check_credentials
-from waxos.realtime.publisher import PusherService
-from waxos.realtime.relay import start_relay
+from waxos.publisher.credentials import CredentialsRefused, check_credentials
+from waxos.publisher.service import PusherService
+from waxos.relay.relay import start_relay
 
 logger = logging.getLogger(__name__)
 

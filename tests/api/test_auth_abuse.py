@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
-from tests.accounts import PUSHER_SECRET, Api, running_api
+from tests.support.accounts import PUSHER_SECRET, Api, running_api
 from waxos.auth.models import Membership, User
 from waxos.auth.tokens import issue_access_token
 from waxos.db.base import utcnow
@@ -175,7 +175,7 @@ async def test_decisions_are_logged_at_debug_without_tokens_or_secrets(
             data={"socket_id": SOCKET_ID, "channel_name": f"private-workspace-{workspace.id}.chats"},
             headers=bearer(token),
         )
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("waxos.realtime.policy")]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("waxos.channels.policy")]
     assert lines == [
         f"channel allowed: user={world.acme_agent.id} channel=private-workspace-{world.acme.id}.chats",
         f"channel denied: user={world.acme_agent.id} channel=private-workspace-{world.globex.id}.chats "

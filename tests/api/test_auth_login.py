@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
-from tests.accounts import TEST_PASSWORD, Api, running_api
+from tests.support.accounts import TEST_PASSWORD, Api, running_api
 from waxos.auth.models import Membership, User
 from waxos.db.engine import transaction
 

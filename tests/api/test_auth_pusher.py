@@ -11,7 +11,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.accounts import MASTER_KEY, PUSHER_KEY, PUSHER_SECRET, Api, World, make_settings, running_api
+from tests.support.accounts import (
+    MASTER_KEY,
+    PUSHER_KEY,
+    PUSHER_SECRET,
+    Api,
+    World,
+    make_settings,
+    running_api,
+)
 from waxos.app import create_app
 
 SOCKET_ID = "123.456"

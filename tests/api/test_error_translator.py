@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from waxos.api.errors import install_error_handlers
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
-from waxos.realtime.catchup import ResyncRequired
+from waxos.events.catchup import ResyncRequired
 
 
 def _raising_app() -> FastAPI:

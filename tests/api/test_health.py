@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.asgi import asgi_client
 from tests.conftest import free_port
-from tests.realtime.test_publisher import make_settings
+from tests.publisher.test_publisher import make_settings
+from tests.support.asgi import asgi_client
 from waxos.app import create_app
 
 

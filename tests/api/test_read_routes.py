@@ -6,12 +6,12 @@ import asyncio
 
 from sqlalchemy import insert
 
-from tests.accounts import running_api
-from tests.realtime.support import emit_messages
+from tests.support.accounts import running_api
+from tests.support.events import emit_messages
 from waxos.auth.models import LoginFailure
+from waxos.channels.names import private_workspace_channel
 from waxos.db.base import utcnow
 from waxos.db.engine import make_engine
-from waxos.realtime.names import private_workspace_channel
 
 # SQLite's busy timeout is 30 s: a read that took the write lock would wait for the writer that long.
 PROMPTLY_SECONDS = 5

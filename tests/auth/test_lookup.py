@@ -10,7 +10,7 @@ from sqlalchemy import delete, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.accounts import World, build_world, migrated
+from tests.support.accounts import World, build_world, migrated
 from waxos.auth.lookup import StaffLookup, StaffRecord, Standing
 from waxos.auth.models import Membership, Role, User
 from waxos.db.engine import make_engine, transaction

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.accounts import FAST_HASHER
+from tests.support.accounts import FAST_HASHER
 from waxos.auth.passwords import hash_password, verify_password
 
 

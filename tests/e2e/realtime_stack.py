@@ -20,8 +20,8 @@ from typing import Any
 
 import uvicorn
 
-from tests.accounts import PUSHER_KEY, TOKEN_SECRET, make_settings
 from tests.conftest import ROOT, free_port
+from tests.support.accounts import PUSHER_KEY, TOKEN_SECRET, make_settings
 from waxos.app import create_app
 
 FOLLOWER = Path(__file__).with_name("realtime_follower.mjs")

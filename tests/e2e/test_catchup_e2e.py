@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts import PUSHER_KEY, build_world, migrated
 from tests.conftest import require_node
 from tests.e2e.realtime_stack import SECRET, NodeFollower, api_in_thread
-from tests.local_pusher import running_local_pusher
-from tests.realtime.support import emit_messages, log_rows, until_delivered
-from waxos.realtime.names import private_workspace_channel
+from tests.support.accounts import PUSHER_KEY, build_world, migrated
+from tests.support.events import emit_messages, log_rows, until_delivered
+from tests.support.local_pusher import running_local_pusher
+from waxos.channels.names import private_workspace_channel
 
 pytestmark = pytest.mark.needs_node
 

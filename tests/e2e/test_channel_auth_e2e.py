@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.accounts import PUSHER_KEY, TEST_PASSWORD, World, build_world, migrated
 from tests.e2e.node import NodeSubscriber
 from tests.e2e.realtime_stack import SECRET, api_in_thread
-from tests.local_pusher import LocalPusher, running_local_pusher
+from tests.support.accounts import PUSHER_KEY, TEST_PASSWORD, World, build_world, migrated
+from tests.support.local_pusher import LocalPusher, running_local_pusher
 
 pytestmark = pytest.mark.needs_node
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.node import NodeSubscriber, node_publish
-from tests.local_pusher import LocalPusher, WebhookReceiver, running_local_pusher
+from tests.support.local_pusher import LocalPusher, WebhookReceiver, running_local_pusher
 
 pytestmark = pytest.mark.needs_node
 

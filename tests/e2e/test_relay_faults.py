@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.accounts import PUSHER_KEY, build_world, make_settings, migrated
 from tests.conftest import free_port, require_node
 from tests.e2e.realtime_stack import (
     SECRET,
@@ -25,11 +24,12 @@ from tests.e2e.realtime_stack import (
     server_env,
     waxos_process,
 )
-from tests.local_pusher import running_local_pusher
-from tests.realtime.support import emit_messages, log_rows, until_delivered
-from waxos.realtime.names import private_workspace_channel
-from waxos.realtime.publisher import PusherService
-from waxos.realtime.relay import Relay, RelayConfig
+from tests.support.accounts import PUSHER_KEY, build_world, make_settings, migrated
+from tests.support.events import emit_messages, log_rows, until_delivered
+from tests.support.local_pusher import running_local_pusher
+from waxos.channels.names import private_workspace_channel
+from waxos.publisher.service import PusherService
+from waxos.relay.relay import Relay, RelayConfig
 
 
 def rewinds(seqs: list[int]) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.local_pusher import LocalPusher
+from tests.support.local_pusher import LocalPusher
 from waxos.pusher_protocol.signing import channel_string_to_sign, sign_auth, user_string_to_sign
 
 

@@ -11,8 +11,8 @@ import httpx
 import pusher.errors
 import pytest
 
-from tests.local_pusher import LocalPusher
 from tests.pusher_server.client import PusherClient
+from tests.support.local_pusher import LocalPusher
 from waxos.pusher_protocol.signing import body_md5, sign_request
 
 

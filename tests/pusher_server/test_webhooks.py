@@ -7,8 +7,8 @@ import time
 
 import pusher
 
-from tests.local_pusher import WebhookReceiver, running_local_pusher
 from tests.pusher_server.client import PusherClient
+from tests.support.local_pusher import WebhookReceiver, running_local_pusher
 
 
 async def test_lifecycle_webhooks_validate_with_the_official_sdk(webhook_receiver: WebhookReceiver) -> None:

@@ -10,8 +10,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.local_pusher import LocalPusher, running_local_pusher
 from tests.pusher_server.client import PusherClient
+from tests.support.local_pusher import LocalPusher, running_local_pusher
 
 
 async def test_handshake(local_pusher: LocalPusher) -> None:

@@ -18,9 +18,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
-from waxos.realtime.catchup import ResyncRequired
-from waxos.realtime.names import InvalidName
-from waxos.realtime.publisher import PublishInvalid
+from waxos.channels.names import InvalidName
+from waxos.events.catchup import ResyncRequired
+from waxos.publisher.service import PublishInvalid
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from waxos.api.current_user import BearerDep, staff_lookup, user_id_from
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
+from waxos.channels.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
+from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
 from waxos.config import Settings
-from waxos.realtime.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
-from waxos.realtime.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
-from waxos.realtime.publisher import PusherService
+from waxos.publisher.service import PusherService
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from waxos.api.current_user import CurrentUserDep
 from waxos.api.deps import ReadSessionDep
 from waxos.api.errors import ApiError
-from waxos.realtime.catchup import DEFAULT_LIMIT, MAX_LIMIT, read_after
-from waxos.realtime.events import Envelope
-from waxos.realtime.names import MAX_CHANNEL_NAME_LENGTH
-from waxos.realtime.policy import Denied, authorize_channel
+from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
+from waxos.channels.policy import Denied, authorize_channel
+from waxos.events import Envelope
+from waxos.events.catchup import DEFAULT_LIMIT, MAX_LIMIT, read_after
 
 router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import waxos.auth.models  # noqa: F401  (registers the account tables on Base.metadata)
-from waxos.db.base import Base
+from waxos.db.models import Base
 
 
 def run_migrations(connection: Connection) -> None:

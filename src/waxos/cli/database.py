@@ -1,0 +1,55 @@
+"""The `waxos migrate` and `waxos seed-demo` commands."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from waxos.auth.seed import DEFAULT_DEMO_PASSWORD, DemoAccount, seed_demo
+from waxos.cli.context import settings_from
+from waxos.config import Environment
+from waxos.db.engine import make_engine, make_sessionmaker, transaction
+from waxos.db.migrate import upgrade
+
+
+@click.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Apply pending database migrations to DATABASE_URL."""
+    settings = settings_from(ctx)
+    asyncio.run(upgrade(settings.database_url))
+    click.echo("database is up to date")
+
+
+@click.command("seed-demo")
+@click.option(
+    "--password",
+    default=DEFAULT_DEMO_PASSWORD,
+    show_default=True,
+    help="Password for every demo account.",
+)
+@click.pass_context
+def seed_demo_command(ctx: click.Context, password: str) -> None:
+    """Create the demo workspaces Acme and Globex and their staff (never in production)."""
+    settings = settings_from(ctx)
+    if settings.waxos_env is Environment.PRODUCTION:
+        raise click.ClickException("seed-demo creates known logins and refuses to run in production")
+    if not password:
+        raise click.BadParameter("must not be empty", param_hint="--password")
+    accounts = asyncio.run(_seed(settings.database_url, password))
+    click.echo("Demo logins (POST /api/v1/auth/login):")
+    for account in accounts:
+        click.echo(
+            f"  {account.workspace:<8} {account.role.value:<6} {account.email:<20} password: {password}"
+        )
+
+
+async def _seed(database_url: str, password: str) -> tuple[DemoAccount, ...]:
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await seed_demo(session, password)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,17 @@
+"""Every table of the service, imported in one place so `Base.metadata` (and Alembic) sees all of them."""
+
+from waxos.auth.models import LoginFailure, Membership, User, Workspace
+from waxos.db.base import Base
+from waxos.events.tables import ChannelHead, LoggedEvent
+from waxos.relay.leases import RelayLease
+
+__all__ = [
+    "Base",
+    "ChannelHead",
+    "LoggedEvent",
+    "LoginFailure",
+    "Membership",
+    "RelayLease",
+    "User",
+    "Workspace",
+]

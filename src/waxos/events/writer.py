@@ -1,0 +1,169 @@
+"""`emit`: the one way a feature publishes an event, by appending it to the event log (decision D2).
+
+`emit(session, channel, event)` appends the event to the log inside the caller's transaction, allocating
+the channel's next `seq`. If the transaction rolls back, the event and its `seq` vanish with it; once it
+commits, the relay is woken and delivers it. No network call happens on the caller's path.
+
+Why `seq` is gapless and in commit order: it comes from `UPDATE realtime_channels SET head_seq =
+head_seq + n`, whose row lock is held until the transaction ends. A second transaction emitting on the same
+channel waits for the first to commit (and gets the next number) or roll back (and gets the same number).
+So a reader never sees seq N+1 committed before seq N. The price is that lock: call `emit` as the last
+statement of your transaction, so other writers to that channel wait as little as possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Executable, Integer, Table, bindparam, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from waxos.channels.names import ChannelKind, parse_channel
+from waxos.db.base import utcnow
+from waxos.events import wakeup
+from waxos.events.catalogue import CATALOGUE, Event, UnknownEvent
+from waxos.events.envelope import Envelope, check_size, new_event_id
+from waxos.events.tables import ChannelHead, LoggedEvent
+
+MAX_EVENTS_PER_EMIT = 10_000
+_HOOKED = "waxos.events.hooked"
+_PENDING = "waxos.events.pending"
+_events = cast(Table, LoggedEvent.__table__)
+_INSERT_EVENTS = insert(_events)
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+_PLACEHOLDER_SEQ = 2**62
+_PLACEHOLDER_FIELD = f'"seq":{_PLACEHOLDER_SEQ},'
+
+
+class ChannelRefused(ValueError):
+    """A channel sequenced events may not travel on."""
+
+
+async def emit(session: AsyncSession, channel: str, event: Event) -> Envelope:
+    """Log `event` on `channel` in the session's transaction and return its envelope (with `seq`).
+
+    Raises `UnknownEvent` for an event that is not in the catalogue, `EventTooLarge` if the envelope would
+    exceed Pusher's limit, `ChannelRefused` for a public channel, `InvalidName` for a malformed one;
+    nothing is written then.
+    """
+    (envelope,) = await emit_many(session, channel, (event,))
+    return envelope
+
+
+async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]) -> list[Envelope]:
+    """Log several events on one channel, in order, with consecutive `seq`s (one round trip each way)."""
+    if not events:
+        return []
+    if len(events) > MAX_EVENTS_PER_EMIT:
+        raise ValueError(f"at most {MAX_EVENTS_PER_EMIT} events per call")
+    for item in events:
+        # The class and its `type` must both be the catalogue's: clients and catch-up rely on it.
+        if CATALOGUE.get(item.type) is not type(item):
+            raise UnknownEvent(
+                f"{type(item).__name__} ({item.type!r}) is not a catalogued event; "
+                f"known: {', '.join(sorted(CATALOGUE))}"
+            )
+    parsed = parse_channel(channel)
+    if parsed.kind is ChannelKind.PUBLIC:
+        # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
+        raise ChannelRefused(f"{channel}: sequenced events travel on private or presence channels only")
+    occurred_at = utcnow()
+    drafts = [
+        Envelope(
+            id=new_event_id(),
+            type=item.type,
+            channel=channel,
+            seq=_PLACEHOLDER_SEQ,
+            occurred_at=occurred_at,
+            workspace_id=parsed.workspace_id,
+            data=item.data(),
+        )
+        for item in events
+    ]
+    # Encoded once, with the largest seq the channel could reach: that is the size checked (before taking
+    # the channel's lock), and the real seq is spliced into the same text once it is known.
+    encoded = [draft.encode() for draft in drafts]
+    for text_ in encoded:
+        check_size(channel, text_)
+    head = await _advance_head(session, channel, len(drafts))
+    first = head - len(drafts) + 1
+    envelopes = [draft.model_copy(update={"seq": first + n}) for n, draft in enumerate(drafts)]
+    # Core rather than ORM insert: the ORM's bulk path costs more than the statement itself here.
+    await session.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "channel": channel,
+                "seq": envelope.seq,
+                "id": envelope.id,
+                "type": envelope.type,
+                "workspace_id": envelope.workspace_id,
+                "occurred_at": occurred_at,
+                "payload": _with_seq(text_, envelope.seq),
+            }
+            for envelope, text_ in zip(envelopes, encoded, strict=True)
+        ],
+    )
+    await _ring_after_commit(session)
+    return envelopes
+
+
+def _with_seq(encoded: str, seq: int) -> str:
+    """`encoded` (an envelope with the placeholder seq) with `seq` instead: equal to encoding it anew.
+
+    The envelope's fields come in declaration order, and `id`, `type` and `channel`, which precede `seq`,
+    cannot contain a quote, so the first occurrence is the envelope's own `seq`.
+    """
+    before, found, after = encoded.partition(_PLACEHOLDER_FIELD)
+    if not found:
+        raise RuntimeError("an envelope without the placeholder seq")
+    return f'{before}"seq":{seq},{after}'
+
+
+@cache
+def _head_statement(dialect: str) -> Executable:
+    """The head upsert with RETURNING, built once per dialect: building it per call cost ~0.15 ms."""
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
+    count = bindparam("head_count", type_=Integer())
+    statement = upsert.values(channel=bindparam("head_channel"), head_seq=count, pruned_seq=0)
+    upserted = statement.on_conflict_do_update(
+        index_elements=[ChannelHead.channel], set_={"head_seq": ChannelHead.head_seq + count}
+    )
+    return cast(Executable, upserted.returning(ChannelHead.head_seq))
+
+
+async def _advance_head(session: AsyncSession, channel: str, count: int) -> int:
+    """Reserve `count` sequence numbers on `channel`; the row stays locked until commit."""
+    statement = _head_statement(session.get_bind().dialect.name)
+    parameters = {"head_channel": channel, "head_count": count}
+    # An upsert with RETURNING always returns the row, so `one()` cannot fail.
+    return int((await session.execute(statement, parameters)).scalar_one())
+
+
+async def _ring_after_commit(session: AsyncSession) -> None:
+    """Wake relays once this transaction commits; roll back and nobody is woken."""
+    sync_session = session.sync_session
+    info: dict[str, Any] = sync_session.info
+    if not info.get(_HOOKED):
+        info[_HOOKED] = True
+        event.listen(sync_session, "after_commit", _after_commit)
+        event.listen(sync_session, "after_rollback", _after_rollback)
+    if info.get(_PENDING):
+        return
+    info[_PENDING] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered by PostgreSQL only at commit, to relays in other processes; one per transaction.
+        await session.execute(_NOTIFY, {"channel": wakeup.NOTIFY_CHANNEL})
+
+
+def _after_commit(sync_session: Session) -> None:
+    if sync_session.info.pop(_PENDING, False):
+        wakeup.ring(sync_session.get_bind().engine.url)
+
+
+def _after_rollback(sync_session: Session) -> None:
+    sync_session.info.pop(_PENDING, None)

@@ -1,0 +1,1 @@
+"""The publisher: `PusherService` on the official SDK, its checks, typed results and HTTP transport."""

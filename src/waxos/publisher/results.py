@@ -1,0 +1,132 @@
+"""What a call to the Pusher HTTP API came to: a typed result, never an exception for transport faults."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from waxos.publisher.transport import RawResponse, TransportError, TransportFailure
+
+
+class FailureKind(enum.StrEnum):
+    """Why a call failed, in the terms a caller acts on (retry, fix credentials, fix input)."""
+
+    INVALID = "invalid"  # 400, 404, 413: retrying the same request cannot help
+    UNAUTHORIZED = "unauthorized"  # 401, 403: credentials or app id are wrong
+    RATE_LIMITED = "rate_limited"  # 429: retry after the delay the server gave
+    SERVER_ERROR = "server_error"  # 5xx or an unreadable answer: retry later
+    TIMEOUT = "timeout"  # no answer within the configured timeout
+    UNREACHABLE = "unreachable"  # refused, DNS failure, reset
+
+    @property
+    def retryable(self) -> bool:
+        """True when the same request may succeed later."""
+        return self not in {FailureKind.INVALID, FailureKind.UNAUTHORIZED}
+
+
+@dataclass(frozen=True, slots=True)
+class PusherResult:
+    """The outcome of one HTTP API call (a publish or a read)."""
+
+    ok: bool
+    failure: FailureKind | None = None
+    status: int | None = None
+    reason: str | None = None
+    attempts: int = 1
+    duration_ms: float = 0.0
+    retry_after_seconds: float | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The outcome of `trigger_batch`: one `PusherResult` per request of at most 10 events.
+
+    `chunks[i]` covers events `[i * 10, i * 10 + 10)` of the batch, in the order given.
+    """
+
+    chunks: tuple[PusherResult, ...]
+    chunk_size: int
+
+    @property
+    def ok(self) -> bool:
+        """True when every request succeeded."""
+        return all(chunk.ok for chunk in self.chunks)
+
+    def failed_event_indices(self) -> list[int]:
+        """Positions, in the batch given, of events whose request failed."""
+        failed: list[int] = []
+        for number, chunk in enumerate(self.chunks):
+            if not chunk.ok:
+                failed.extend(range(number * self.chunk_size, number * self.chunk_size + chunk.events))
+        return failed
+
+    @property
+    def duration_ms(self) -> float:
+        """Wall time of the slowest request (they run concurrently)."""
+        return max((chunk.duration_ms for chunk in self.chunks), default=0.0)
+
+
+_STATUS_KINDS = {
+    400: FailureKind.INVALID,
+    404: FailureKind.INVALID,
+    413: FailureKind.INVALID,
+    401: FailureKind.UNAUTHORIZED,
+    403: FailureKind.UNAUTHORIZED,
+    429: FailureKind.RATE_LIMITED,
+}
+
+
+def from_response(response: RawResponse, duration_ms: float) -> PusherResult:
+    """Classify an HTTP answer."""
+    if response.status in (200, 202):
+        try:
+            body = json.loads(response.text) if response.text.strip() else {}
+        except ValueError:
+            return PusherResult(
+                False,
+                FailureKind.SERVER_ERROR,
+                response.status,
+                "the server answered 200 with a body that is not JSON",
+                duration_ms=duration_ms,
+            )
+        if not isinstance(body, dict):
+            return PusherResult(
+                False,
+                FailureKind.SERVER_ERROR,
+                response.status,
+                "the server answered 200 with JSON that is not an object",
+                duration_ms=duration_ms,
+            )
+        return PusherResult(True, status=response.status, duration_ms=duration_ms, body=body)
+    kind = _STATUS_KINDS.get(response.status, FailureKind.SERVER_ERROR)
+    reason = f"HTTP {response.status}: {response.text.strip()[:300] or '(empty body)'}"
+    retry_after = _retry_after(response.retry_after) if kind is FailureKind.RATE_LIMITED else None
+    return PusherResult(
+        False,
+        kind,
+        response.status,
+        reason,
+        duration_ms=duration_ms,
+        retry_after_seconds=retry_after,
+    )
+
+
+def from_transport_error(error: TransportError, duration_ms: float) -> PusherResult:
+    """Classify a call that got no HTTP answer."""
+    kind = FailureKind.TIMEOUT if error.failure is TransportFailure.TIMEOUT else FailureKind.UNREACHABLE
+    return PusherResult(False, kind, None, error.detail, duration_ms=duration_ms)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header given in seconds; an HTTP date or garbage is ignored."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 3600 else None

@@ -1,0 +1,395 @@
+"""PusherService: publishes to Pusher Channels through the official SDK and signs channel auth.
+
+One instance per process, built in the app's lifespan and closed there. Invalid input raises
+`PublishInvalid` before any HTTP; a transport or server failure never raises into the caller: it is logged
+once with context and returned as a failed `PusherResult`.
+
+Only the relay publishes; features emit events through the event log (decision D2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pusher
+from pusher.crypto import encrypt, parse_master_key
+from pusher.http import POST, Request
+
+from waxos.channels.names import (
+    ChannelKind,
+    InvalidName,
+    channel_kind,
+    validate_channel_name,
+    validate_event_name,
+    validate_socket_id,
+)
+from waxos.config import Settings
+from waxos.publisher.http1 import Http1Backend, Http1Pool
+from waxos.publisher.metrics import PublishMetrics
+from waxos.publisher.results import (
+    BatchResult,
+    FailureKind,
+    PusherResult,
+    from_response,
+    from_transport_error,
+)
+from waxos.publisher.transport import HttpxBackend, RawResponse, TransportError, make_http_client
+
+logger = logging.getLogger(__name__)
+
+MAX_DATA_BYTES = 10_240
+MAX_CHANNELS_PER_TRIGGER = 100
+MAX_EVENTS_PER_BATCH_REQUEST = 10
+BATCH_CONCURRENCY = 4
+_USER_ID_MAX = 200
+
+
+class PublishInvalid(ValueError):
+    """The caller's input breaks a Pusher rule; `rule` says which. Nothing was sent."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        super().__init__(rule)
+
+
+class EncryptionNotConfigured(PublishInvalid):
+    """An encrypted channel, but no PUSHER_ENCRYPTION_MASTER_KEY_BASE64: the configuration, not the input."""
+
+    def __init__(self) -> None:
+        super().__init__("encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEvent:
+    """One event of a batch: a single channel, a `resource.action` name, JSON-able data."""
+
+    channel: str
+    name: str
+    data: Any
+    socket_id: str | None = None
+
+
+class PusherService:
+    """The one publisher of the process: trigger, batch, read calls, and auth signatures."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        metrics: PublishMetrics | None = None,
+    ) -> None:
+        self._settings = settings
+        self._owns_http = http is None
+        # Our own HTTP/1.1 client unless told otherwise: httpx costs the relay ~1.6 ms of CPU per request
+        # (see http1.py). httpx stays for an injected client (tests) and for proxies from the environment.
+        self._pool: Http1Pool | None = None
+        if http is None and not _proxy_configured():
+            self._pool = Http1Pool()
+        self._http = http or (None if self._pool else make_http_client(settings.pusher_timeout_seconds))
+        master_key_b64 = settings.pusher_encryption_master_key_base64
+        self._master_key: bytes | None = parse_master_key(
+            None, master_key_b64.get_secret_value() if master_key_b64 else None
+        )
+        self._metrics = metrics or PublishMetrics()
+        # The SDK signs requests and auth tokens; our backend carries the bytes (see transport.py).
+        self._sdk = pusher.Pusher(
+            app_id=settings.pusher_app_id,
+            key=settings.pusher_key,
+            secret=settings.pusher_secret.get_secret_value(),
+            cluster=settings.pusher_cluster,
+            host=settings.pusher_api_host,
+            port=settings.pusher_api_port,
+            ssl=settings.pusher_use_tls,
+            timeout=settings.pusher_timeout_seconds,
+            encryption_master_key_base64=master_key_b64.get_secret_value() if master_key_b64 else None,
+            **(
+                {"backend": Http1Backend, "pool": self._pool}
+                if self._pool is not None
+                else {"backend": HttpxBackend, "http": self._http}
+            ),
+            deadline_seconds=settings.pusher_timeout_seconds,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this publisher was built from (the relay reads its timeout)."""
+        return self._settings
+
+    @property
+    def metrics(self) -> PublishMetrics:
+        """Counters and histograms of this publisher."""
+        return self._metrics
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP client if this service created it."""
+        if self._pool is not None:
+            await self._pool.aclose()
+        elif self._owns_http and self._http is not None:
+            await self._http.aclose()
+
+    # Publishing
+
+    async def trigger(
+        self, channels: str | Sequence[str], event: str, data: Any, socket_id: str | None = None
+    ) -> PusherResult:
+        """Publish one event to 1-100 channels; invalid input raises `PublishInvalid`."""
+        names = [channels] if isinstance(channels, str) else list(channels)
+        _check_channels(names, self._master_key is not None)
+        _check_event(event)
+        if socket_id is not None:
+            _check_socket_id(socket_id)
+        if channel_kind(names[0]) is ChannelKind.ENCRYPTED:
+            # Encrypted payloads are sealed and size-checked by us; the batch path sends them as-is.
+            batch = await self.trigger_batch([OutgoingEvent(names[0], event, data, socket_id)])
+            return batch.chunks[0]
+        # A string is forwarded as-is by the SDK, whose own size check (memory size, not bytes)
+        # never fires before ours.
+        encoded = _encode_data(data)
+        description = f"trigger {event} to {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
+        return await self._call(
+            description,
+            lambda: self._sdk.trigger(names, event, encoded, socket_id),
+            events=1,
+            publish=True,
+        )
+
+    async def trigger_batch(self, events: Iterable[OutgoingEvent]) -> BatchResult:
+        """Publish any number of events in requests of at most 10, a few requests at a time.
+
+        The whole batch is validated first; one invalid event raises `PublishInvalid` and sends nothing.
+        Requests run concurrently, so only events of one request keep their relative order; a caller
+        that needs per-channel order across requests (the relay) sends one request at a time per channel.
+        """
+        items = [self._batch_item(event) for event in events]
+        chunks = [
+            items[i : i + MAX_EVENTS_PER_BATCH_REQUEST]
+            for i in range(0, len(items), MAX_EVENTS_PER_BATCH_REQUEST)
+        ]
+        limit = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+        async def send(chunk: list[dict[str, str]]) -> PusherResult:
+            async with limit:
+                self._metrics.batch_size.observe(len(chunk))
+                return await self._call(
+                    f"batch of {len(chunk)} ({chunk[0]['name']} to {chunk[0]['channel']} …)",
+                    lambda: self._sdk.trigger_batch(chunk, already_encoded=True),
+                    events=len(chunk),
+                    publish=True,
+                )
+
+        results = await asyncio.gather(*(send(chunk) for chunk in chunks))
+        return BatchResult(tuple(results), MAX_EVENTS_PER_BATCH_REQUEST)
+
+    def _batch_item(self, event: OutgoingEvent) -> dict[str, str]:
+        _check_channels([event.channel], self._master_key is not None)
+        _check_event(event.name)
+        item = {
+            "channel": event.channel,
+            "name": event.name,
+            "data": self._encode(event.channel, event.data),
+        }
+        if event.socket_id is not None:
+            item["socket_id"] = _check_socket_id(event.socket_id)
+        return item
+
+    def _encode(self, channel: str, data: Any) -> str:
+        """The `data` string as sent, encrypted for `private-encrypted-` channels, size-checked."""
+        encoded = _encode_data(data)
+        if channel_kind(channel) is ChannelKind.ENCRYPTED:
+            sealed = encrypt(channel, encoded, self._master_key)
+            encoded = json.dumps(sealed, ensure_ascii=False)
+            _check_size(encoded, "encrypted data")
+        return encoded
+
+    # Reads and user management
+
+    async def channels_info(self, prefix: str | None = None, attributes: Sequence[str] = ()) -> PusherResult:
+        """`GET /apps/{id}/channels`: occupied channels, optionally by prefix, with `info` attributes."""
+        return await self._call("channels_info", lambda: self._sdk.channels_info(prefix, list(attributes)))
+
+    async def channel_info(self, channel: str, attributes: Sequence[str] = ()) -> PusherResult:
+        """`GET /apps/{id}/channels/{channel}`."""
+        _check_channels([channel], True)
+        return await self._call(
+            f"channel_info {channel}", lambda: self._sdk.channel_info(channel, list(attributes))
+        )
+
+    async def users_info(self, channel: str) -> PusherResult:
+        """`GET /apps/{id}/channels/{channel}/users` for a presence channel."""
+        _check_channels([channel], True)
+        return await self._call(f"users_info {channel}", lambda: self._sdk.users_info(channel))
+
+    async def terminate_user_connections(self, user_id: str) -> PusherResult:
+        """Disconnect every connection signed in as `user_id`.
+
+        Built by hand: the SDK posts to `/users/{id}/...` without the `/apps/{app_id}` prefix.
+        """
+        _check_user_id(user_id)
+        path = f"/apps/{self._settings.pusher_app_id}/users/{user_id}/terminate_connections"
+        request = Request(self._sdk._pusher_client, POST, path, {})
+        return await self._call(
+            f"terminate_user_connections {user_id}",
+            lambda: self._sdk._pusher_client.http.send_request(request),
+        )
+
+    # Auth signatures (pure CPU; synchronous)
+
+    def authenticate_private_channel(self, socket_id: str, channel: str) -> dict[str, str]:
+        """The auth JSON for a `private-` or `private-encrypted-` channel."""
+        validate_socket_id(socket_id)
+        validate_channel_name(channel)
+        kind = channel_kind(channel)
+        if kind not in (ChannelKind.PRIVATE, ChannelKind.ENCRYPTED):
+            raise InvalidName("channel name", "must start with private- for private channel auth")
+        if kind is ChannelKind.ENCRYPTED and self._master_key is None:
+            raise EncryptionNotConfigured()
+        return _as_text(self._sdk.authenticate(channel=channel, socket_id=socket_id))
+
+    def authenticate_presence_channel(
+        self, socket_id: str, channel: str, user_data: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The auth JSON for a `presence-` channel; `user_data` needs a string `user_id`."""
+        validate_socket_id(socket_id)
+        validate_channel_name(channel)
+        if channel_kind(channel) is not ChannelKind.PRESENCE:
+            raise InvalidName("channel name", "must start with presence- for presence auth")
+        user_id = user_data.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise PublishInvalid("presence user_data needs a non-empty string user_id")
+        return _as_text(
+            self._sdk.authenticate(channel=channel, socket_id=socket_id, custom_data=dict(user_data))
+        )
+
+    def authenticate_user(self, socket_id: str, user_data: Mapping[str, Any]) -> dict[str, str]:
+        """The sign-in JSON (`pusher:signin`); `user_data` needs a string `id`."""
+        validate_socket_id(socket_id)
+        user_id = user_data.get("id")
+        if not isinstance(user_id, str):
+            raise PublishInvalid("user_data needs a string id")
+        _check_user_id(user_id)
+        return _as_text(self._sdk.authenticate_user(socket_id, dict(user_data)))
+
+    # The one place a call's outcome is classified, logged and counted
+
+    async def _call(
+        self,
+        description: str,
+        send: Callable[[], Awaitable[RawResponse]],
+        events: int = 0,
+        publish: bool = False,
+    ) -> PusherResult:
+        started = time.perf_counter()
+        try:
+            response = await send()
+        except TransportError as exc:
+            result = from_transport_error(exc, _ms_since(started))
+        else:
+            result = from_response(response, _ms_since(started))
+        result = replace(result, events=events)
+        self._metrics.observe_call(result, publish=publish)
+        if result.ok:
+            logger.debug("pusher %s: ok in %.1f ms", description, result.duration_ms)
+        elif result.failure is FailureKind.RATE_LIMITED:
+            logger.warning(
+                "pusher %s: rate limited (HTTP 429, retry after %s s)",
+                description,
+                result.retry_after_seconds,
+            )
+        else:
+            logger.error(
+                "pusher %s: %s (status %s) after %.1f ms: %s",
+                description,
+                result.failure,
+                result.status,
+                result.duration_ms,
+                result.reason,
+            )
+        return result
+
+
+def _proxy_configured() -> bool:
+    """True when the environment names an HTTP proxy, which only httpx knows how to use."""
+    return any(
+        os.environ.get(name)
+        for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+    )
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _as_text(payload: dict[str, Any]) -> dict[str, str]:
+    """The SDK returns `shared_secret` as bytes; pusher-js needs a base64 string."""
+    return {
+        key: value.decode("ascii") if isinstance(value, bytes) else str(value)
+        for key, value in payload.items()
+    }
+
+
+def _encode_data(data: Any) -> str:
+    if isinstance(data, str):
+        encoded = data
+    else:
+        try:
+            encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise PublishInvalid(f"data must be JSON-serialisable: {exc}") from exc
+    _check_size(encoded, "data")
+    return encoded
+
+
+def _check_size(encoded: str, what: str) -> None:
+    size = len(encoded.encode("utf-8"))
+    if size > MAX_DATA_BYTES:
+        raise PublishInvalid(f"{what} is {size} bytes once JSON-encoded; at most {MAX_DATA_BYTES}")
+
+
+def _check_channels(channels: list[str], encryption_enabled: bool) -> None:
+    if not channels:
+        raise PublishInvalid("at least one channel is required")
+    if len(channels) > MAX_CHANNELS_PER_TRIGGER:
+        raise PublishInvalid(f"at most {MAX_CHANNELS_PER_TRIGGER} channels per trigger, got {len(channels)}")
+    if len(set(channels)) != len(channels):
+        raise PublishInvalid("channels must be distinct")
+    for channel in channels:
+        try:
+            validate_channel_name(channel)
+        except InvalidName as exc:
+            raise PublishInvalid(f"{exc} ({channel[:40]!r})") from exc
+    encrypted = [c for c in channels if channel_kind(c) is ChannelKind.ENCRYPTED]
+    if encrypted and len(channels) > 1:
+        raise PublishInvalid("an encrypted channel must be triggered alone")
+    if encrypted and not encryption_enabled:
+        raise EncryptionNotConfigured()
+
+
+def _check_event(event: str) -> None:
+    try:
+        validate_event_name(event)
+    except InvalidName as exc:
+        raise PublishInvalid(f"{exc} ({str(event)[:40]!r})") from exc
+
+
+def _check_socket_id(socket_id: str) -> str:
+    try:
+        return validate_socket_id(socket_id)
+    except InvalidName as exc:
+        raise PublishInvalid(str(exc)) from exc
+
+
+def _check_user_id(user_id: str) -> None:
+    if not user_id or len(user_id) > _USER_ID_MAX:
+        raise PublishInvalid(f"user id must be 1-{_USER_ID_MAX} characters")
+    try:
+        validate_channel_name(user_id)
+    except InvalidName as exc:
+        raise PublishInvalid("user id may use only letters, digits and -_=@,.;") from exc

@@ -1,0 +1,89 @@
+"""Relay leases: which relay publishes a channel until when, and the queries that take and give them up.
+
+Leases make several relays share one database safely: a channel is published by the one relay holding
+its unexpired lease, so its events leave in `seq` order and, in normal operation, once. A relay that dies
+keeps its leases until they expire; then another takes over and re-sends whatever was in flight
+(at-least-once; clients drop duplicates by `seq`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, case, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
+from waxos.db.base import Base, UTCDateTime
+from waxos.events.tables import LoggedEvent
+
+
+class RelayLease(Base):
+    """Which relay publishes a channel until when: one publisher per channel keeps its order."""
+
+    __tablename__ = "realtime_relay_leases"
+
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_LENGTH), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A channel with undelivered events that no other relay holds; `mine_until` if we lease it."""
+
+    channel: str
+    mine_until: datetime | None
+
+
+async def channels_to_claim(session: AsyncSession, owner: str, now: datetime, limit: int) -> list[Candidate]:
+    """Channels with undelivered events that no other relay holds, oldest work first.
+
+    A read: it can run in a read-only transaction, so a relay whose leases are all fresh can look for
+    work without taking SQLite's write lock.
+    """
+    # One lease row per channel at most, so grouping by its columns keeps one row per channel.
+    mine_until = case((RelayLease.owner == owner, RelayLease.expires_at), else_=None)
+    query = (
+        select(LoggedEvent.channel, mine_until)
+        .outerjoin(RelayLease, RelayLease.channel == LoggedEvent.channel)
+        .where(
+            LoggedEvent.delivered_at.is_(None),
+            or_(RelayLease.channel.is_(None), RelayLease.expires_at < now, RelayLease.owner == owner),
+        )
+        .group_by(LoggedEvent.channel, RelayLease.owner, RelayLease.expires_at)
+        .order_by(func.min(LoggedEvent.occurred_at))
+        .limit(limit)
+    )
+    return [Candidate(channel, until) for channel, until in await session.execute(query)]
+
+
+async def claim(
+    session: AsyncSession, channels: Sequence[str], owner: str, now: datetime, until: datetime
+) -> list[str]:
+    """Take or renew the lease on each channel that is free, expired or already ours; return those won.
+
+    Channels are locked in sorted order, so relays claiming overlapping sets cannot deadlock.
+    """
+    if not channels:
+        return []
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(RelayLease)
+    statement = upsert.values(
+        [{"channel": channel, "owner": owner, "expires_at": until} for channel in sorted(channels)]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[RelayLease.channel],
+        set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
+        where=or_(RelayLease.expires_at < now, RelayLease.owner == owner),
+    )
+    return list(await session.scalars(statement.returning(RelayLease.channel)))
+
+
+async def release(session: AsyncSession, owner: str) -> None:
+    """Give up every lease of `owner` (on a clean stop), so others need not wait for expiry."""
+    await session.execute(delete(RelayLease).where(RelayLease.owner == owner))

@@ -1,0 +1,110 @@
+"""The relay's work queue: read undelivered events, mark them delivered, measure the backlog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waxos.events.tables import LoggedEvent
+from waxos.relay.leases import RelayLease
+
+_events = cast(Table, LoggedEvent.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An undelivered event as the relay needs it."""
+
+    channel: str
+    seq: int
+    type: str
+    payload: str
+    occurred_at: datetime
+
+
+async def undelivered(session: AsyncSession, channels: Sequence[str], per_channel: int) -> list[PendingEvent]:
+    """Up to `per_channel` undelivered events of each channel, by channel then `seq`."""
+    if not channels:
+        return []
+    numbered = (
+        select(
+            LoggedEvent.channel,
+            LoggedEvent.seq,
+            LoggedEvent.type,
+            LoggedEvent.payload,
+            LoggedEvent.occurred_at,
+            func.row_number()
+            .over(partition_by=LoggedEvent.channel, order_by=LoggedEvent.seq)
+            .label("position"),
+        )
+        .where(LoggedEvent.delivered_at.is_(None), LoggedEvent.channel.in_(channels))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            numbered.c.channel, numbered.c.seq, numbered.c.type, numbered.c.payload, numbered.c.occurred_at
+        )
+        .where(numbered.c.position <= per_channel)
+        .order_by(numbered.c.channel, numbered.c.seq)
+    )
+    return [PendingEvent(*row) for row in rows]
+
+
+async def mark_delivered(
+    session: AsyncSession, ranges: Mapping[str, tuple[int, int]], now: datetime, owner: str
+) -> list[str]:
+    """Mark each channel's events `first..last` (inclusive) delivered, where `owner` still holds the lease.
+
+    Returns the channels whose lease another relay has taken: those are not marked, and their new holder
+    (re)sends them. A lease that expired but that nobody took is still ours to mark: no other relay can
+    have sent these events, and marking them spares a needless second send. The leases checked stay locked
+    until commit on PostgreSQL (SQLite's write transaction excludes every other writer), so none changes
+    hands meanwhile.
+    """
+    if not ranges:
+        return []
+    held = set(
+        await session.scalars(
+            select(RelayLease.channel)
+            .where(
+                RelayLease.channel.in_(sorted(ranges)),
+                RelayLease.owner == owner,
+            )
+            .order_by(RelayLease.channel)
+            .with_for_update()
+        )
+    )
+    if held:
+        await session.execute(
+            update(_events)
+            .where(
+                and_(
+                    _events.c.channel == bindparam("b_channel"),
+                    _events.c.seq.between(bindparam("b_first"), bindparam("b_last")),
+                    _events.c.delivered_at.is_(None),
+                )
+            )
+            .values(delivered_at=now),
+            [
+                {"b_channel": channel, "b_first": first, "b_last": last}
+                for channel, (first, last) in ranges.items()
+                if channel in held
+            ],
+        )
+    return sorted(set(ranges) - held)
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many events are undelivered, and when the oldest of them occurred."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(LoggedEvent.occurred_at)).where(LoggedEvent.delivered_at.is_(None))
+        )
+    ).one()
+    count, oldest = row
+    return int(count), oldest

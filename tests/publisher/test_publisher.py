@@ -1,0 +1,337 @@
+"""PusherService through an in-memory transport: payloads, signing, validation, failure mapping."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+from nacl.secret import SecretBox
+
+from tests.conftest import free_port
+from waxos.channels.names import InvalidName
+from waxos.config import Settings, load_settings
+from waxos.publisher.results import FailureKind
+from waxos.publisher.service import OutgoingEvent, PublishInvalid, PusherService
+
+SECRET = "test-secret"
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "pusher_app_id": "100001",
+        "pusher_key": "test-key",
+        "pusher_secret": SECRET,
+        "pusher_cluster": "local",
+        "pusher_host": "127.0.0.1",
+        # A closed port: an app built from these settings must not reach a developer's running local
+        # server (whose credentials differ), where the start-up check would refuse to start.
+        "pusher_port": free_port(),
+        "pusher_use_tls": False,
+        "pusher_timeout_seconds": 2,
+    }
+    values.update(overrides)
+    return load_settings(env_file=None, **values)
+
+
+class Recorder:
+    """An in-memory Pusher API: verifies each request's signature like the real one, then answers."""
+
+    def __init__(self, answer: Callable[[httpx.Request], httpx.Response] | None = None) -> None:
+        self.requests: list[httpx.Request] = []
+        self._answer = answer or (lambda _request: httpx.Response(200, json={}))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        params = dict(request.url.params)
+        signature = params.pop("auth_signature")
+        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        to_sign = f"{request.method}\n{request.url.path}\n{query}"
+        expected = hmac.new(SECRET.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            return httpx.Response(401, text="Invalid signature")
+        if params["body_md5"] != hashlib.md5(request.content).hexdigest():  # noqa: S324 - Pusher's rule
+            return httpx.Response(401, text="Invalid body_md5")
+        return self._answer(request)
+
+    def bodies(self) -> list[dict[str, object]]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+def service_with(recorder: Recorder, **overrides: object) -> PusherService:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(recorder))
+    return PusherService(make_settings(**overrides), http=client)
+
+
+async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
+    recorder = Recorder()
+    service = service_with(recorder)
+    result = await service.trigger("private-workspace-1.chats", "message.new", {"message_id": 7, "é": "ü"})
+    assert result.ok, result
+    assert result.status == 200 and result.attempts == 1 and result.events == 1
+    request = recorder.requests[0]
+    assert request.url.host == "127.0.0.1" and request.url.scheme == "http"
+    assert request.url.port == service.settings.pusher_api_port
+    assert request.url.path == "/apps/100001/events"
+    body = recorder.bodies()[0]
+    assert body["name"] == "message.new"
+    assert body["channels"] == ["private-workspace-1.chats"]
+    assert isinstance(body["data"], str)
+    assert json.loads(body["data"]) == {"message_id": 7, "é": "ü"}
+    assert "socket_id" not in body
+
+
+async def test_trigger_to_many_channels_and_excluding_a_socket() -> None:
+    recorder = Recorder()
+    channels = [f"private-user-{n}" for n in range(1, 101)]
+    result = await service_with(recorder).trigger(channels, "chat.assigned", {"chat_id": 1}, "123.456")
+    assert result.ok
+    body = recorder.bodies()[0]
+    assert body["channels"] == channels
+    assert body["socket_id"] == "123.456"
+
+
+async def test_one_http_client_is_reused_for_every_call() -> None:
+    recorder = Recorder()
+    service = service_with(recorder)
+    for n in range(3):
+        assert (await service.trigger("private-user-1", "message.new", {"n": n})).ok
+    assert len(recorder.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "rule"),
+    [
+        (lambda s: s.trigger("bad channel!", "message.new", {}), "only letters"),
+        (lambda s: s.trigger("a" * 165, "message.new", {}), "at most 164"),
+        (lambda s: s.trigger([], "message.new", {}), "at least one channel"),
+        (lambda s: s.trigger([f"c{n}" for n in range(101)], "message.new", {}), "at most 100 channels"),
+        (lambda s: s.trigger(["c1", "c1"], "message.new", {}), "distinct"),
+        (lambda s: s.trigger("c1", "MessageNew", {}), "resource.action"),
+        (lambda s: s.trigger("c1", "client-typing", {}), "reserved"),
+        (lambda s: s.trigger("c1", "message.new", {"x": "a" * 10_300}), "at most 10240"),
+        (lambda s: s.trigger("c1", "message.new", {"x": "€" * 3_500}), "bytes once JSON-encoded"),
+        (lambda s: s.trigger("c1", "message.new", {"x": object()}), "JSON-serialisable"),
+        (lambda s: s.trigger("c1", "message.new", {"x": float("nan")}), "JSON-serialisable"),
+        (lambda s: s.trigger("c1", "message.new", {}, socket_id="abc"), "digits.digits"),
+        (lambda s: s.trigger("private-encrypted-x", "message.new", {}), "MASTER_KEY"),
+    ],
+)
+async def test_invalid_input_is_a_typed_error_before_any_http(call, rule: str) -> None:
+    recorder = Recorder()
+    with pytest.raises(PublishInvalid, match=rule):
+        await call(service_with(recorder))
+    assert recorder.requests == []
+
+
+async def test_data_at_exactly_the_limit_is_sent() -> None:
+    # 10,240 bytes once encoded: {"x":"…"} is 8 bytes of framing.
+    recorder = Recorder()
+    result = await service_with(recorder).trigger("c1", "message.new", {"x": "a" * (10_240 - 8)})
+    assert result.ok
+    assert len(recorder.bodies()[0]["data"].encode()) == 10_240  # type: ignore[union-attr]
+
+
+async def test_non_ascii_data_is_counted_in_bytes_not_memory_size() -> None:
+    # The SDK's batch check uses sys.getsizeof and would refuse this 6 KB of UTF-8 (pusher issue #236).
+    recorder = Recorder()
+    batch = await service_with(recorder).trigger_batch(
+        [OutgoingEvent("c1", "message.new", {"x": "é" * 3000})]
+    )
+    assert batch.ok
+
+
+async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_event() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        names = [e["data"] for e in json.loads(request.content)["batch"]]
+        return httpx.Response(500, text="boom") if '{"n":10}' in names else httpx.Response(200, json={})
+
+    recorder = Recorder(answer)
+    events = [OutgoingEvent(f"private-user-{n % 3 + 1}", "message.new", {"n": n}) for n in range(25)]
+    result = await service_with(recorder).trigger_batch(events)
+    sizes = sorted(len(body["batch"]) for body in recorder.bodies())  # type: ignore[arg-type]
+    assert sizes == [5, 10, 10]
+    assert all(r.url.path == "/apps/100001/batch_events" for r in recorder.requests)
+    assert not result.ok
+    assert result.failed_event_indices() == list(range(10, 20))
+    assert [c.ok for c in result.chunks] == [True, False, True]
+    sent = [json.loads(e["data"])["n"] for body in recorder.bodies() for e in body["batch"]]  # type: ignore[attr-defined]
+    assert sorted(sent) == list(range(25))
+
+
+async def test_one_invalid_event_sends_nothing_of_the_batch() -> None:
+    recorder = Recorder()
+    events = [OutgoingEvent("c1", "message.new", {}), OutgoingEvent("bad name", "message.new", {})]
+    with pytest.raises(PublishInvalid):
+        await service_with(recorder).trigger_batch(events)
+    assert recorder.requests == []
+
+
+async def test_encrypted_channel_payload_is_sealed_with_the_channel_secret() -> None:
+    recorder = Recorder()
+    service = service_with(recorder, pusher_encryption_master_key_base64=MASTER_KEY)
+    channel = "private-encrypted-workspace-1.chats"
+    result = await service.trigger(channel, "message.new", {"message_id": 1})
+    assert result.ok
+    sent = recorder.bodies()[0]["batch"][0]  # type: ignore[index]
+    sealed = json.loads(sent["data"])
+    shared = hashlib.sha256(channel.encode() + base64.b64decode(MASTER_KEY)).digest()
+    plain = SecretBox(shared).decrypt(
+        base64.b64decode(sealed["ciphertext"]), base64.b64decode(sealed["nonce"])
+    )
+    assert json.loads(plain) == {"message_id": 1}
+
+
+async def test_encrypted_channel_cannot_be_triggered_with_others() -> None:
+    service = service_with(Recorder(), pusher_encryption_master_key_base64=MASTER_KEY)
+    with pytest.raises(PublishInvalid, match="alone"):
+        await service.trigger(["private-encrypted-a", "private-b"], "message.new", {})
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "retryable"),
+    [
+        (400, FailureKind.INVALID, False),
+        (404, FailureKind.INVALID, False),
+        (413, FailureKind.INVALID, False),
+        (401, FailureKind.UNAUTHORIZED, False),
+        (403, FailureKind.UNAUTHORIZED, False),
+        (429, FailureKind.RATE_LIMITED, True),
+        (500, FailureKind.SERVER_ERROR, True),
+        (503, FailureKind.SERVER_ERROR, True),
+    ],
+)
+async def test_http_errors_map_to_failure_kinds(status: int, kind: FailureKind, retryable: bool) -> None:
+    recorder = Recorder(lambda _r: httpx.Response(status, text="nope", headers={"Retry-After": "7"}))
+    result = await service_with(recorder).trigger("c1", "message.new", {})
+    assert not result.ok
+    assert result.failure is kind and result.status == status
+    assert result.failure.retryable is retryable
+    assert result.retry_after_seconds == (7.0 if status == 429 else None)
+    assert "nope" in (result.reason or "")
+
+
+async def test_a_200_with_a_body_that_is_not_json_is_a_server_error() -> None:
+    recorder = Recorder(lambda _r: httpx.Response(200, text="<html>proxy</html>"))
+    result = await service_with(recorder).trigger("c1", "message.new", {})
+    assert not result.ok and result.failure is FailureKind.SERVER_ERROR
+    assert "not JSON" in (result.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), FailureKind.UNREACHABLE),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), FailureKind.UNREACHABLE),
+        (httpx.ReadTimeout("timed out"), FailureKind.TIMEOUT),
+        (httpx.RemoteProtocolError("peer closed"), FailureKind.UNREACHABLE),
+    ],
+)
+async def test_transport_errors_never_raise_into_the_caller(
+    error: Exception, kind: FailureKind, caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(_request: httpx.Request) -> httpx.Response:
+        raise error
+
+    caplog.set_level(logging.DEBUG)
+    result = await service_with(Recorder(answer)).trigger("private-user-1", "message.new", {"a": 1})
+    assert not result.ok and result.failure is kind and result.status is None
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "message.new" in errors[0].getMessage() and "private-user-1" in errors[0].getMessage()
+    assert SECRET not in caplog.text
+
+
+async def test_rate_limit_is_logged_as_a_warning_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder(lambda _r: httpx.Response(429, text="slow down", headers={"Retry-After": "3"}))
+    await service_with(recorder).trigger("c1", "message.new", {})
+    assert [r.levelname for r in caplog.records if r.name.startswith("waxos")] == ["WARNING"]
+
+
+async def test_terminate_user_connections_uses_the_documented_path() -> None:
+    recorder = Recorder()
+    result = await service_with(recorder).terminate_user_connections("42")
+    assert result.ok
+    assert recorder.requests[0].url.path == "/apps/100001/users/42/terminate_connections"
+
+
+async def test_reads_return_the_parsed_body() -> None:
+    recorder = Recorder(lambda _r: httpx.Response(200, json={"channels": {"presence-workspace-1": {}}}))
+    service = service_with(recorder)
+    result = await service.channels_info("presence-", ["user_count"])
+    assert result.ok and result.body == {"channels": {"presence-workspace-1": {}}}
+    params = recorder.requests[0].url.params
+    assert params["filter_by_prefix"] == "presence-" and params["info"] == "user_count"
+
+
+async def test_metrics_count_outcomes() -> None:
+    answers = iter([httpx.Response(200, json={}), httpx.Response(500)])
+    service = service_with(Recorder(lambda _r: next(answers)))
+    await service.trigger("c1", "message.new", {})
+    await service.trigger("c1", "message.new", {})
+    registry = service.metrics.registry
+    assert registry.get_sample_value("waxos_published_events_total", {"outcome": "ok"}) == 1
+    assert registry.get_sample_value("waxos_published_events_total", {"outcome": "server_error"}) == 1
+    assert registry.get_sample_value("waxos_publish_failure_ratio") == 0.5
+
+
+# Auth signatures
+
+
+def test_private_channel_auth_matches_pusher_s_signature_rule() -> None:
+    service = service_with(Recorder())
+    token = service.authenticate_private_channel("1234.1234", "private-workspace-1.chats")
+    expected = hmac.new(SECRET.encode(), b"1234.1234:private-workspace-1.chats", hashlib.sha256).hexdigest()
+    assert token == {"auth": f"test-key:{expected}"}
+
+
+def test_presence_auth_signs_the_channel_data() -> None:
+    service = service_with(Recorder())
+    token = service.authenticate_presence_channel(
+        "1.2", "presence-workspace-1", {"user_id": "5", "user_info": {"name": "Ann"}}
+    )
+    channel_data = token["channel_data"]
+    assert json.loads(channel_data) == {"user_id": "5", "user_info": {"name": "Ann"}}
+    signed = f"1.2:presence-workspace-1:{channel_data}".encode()
+    assert token["auth"] == "test-key:" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def test_encrypted_channel_auth_returns_the_shared_secret_as_a_string() -> None:
+    service = service_with(Recorder(), pusher_encryption_master_key_base64=MASTER_KEY)
+    token = service.authenticate_private_channel("1.2", "private-encrypted-workspace-1.chats")
+    shared = hashlib.sha256(b"private-encrypted-workspace-1.chats" + base64.b64decode(MASTER_KEY)).digest()
+    assert token["shared_secret"] == base64.b64encode(shared).decode()
+    json.dumps(token)  # serialisable as-is, unlike the SDK's bytes
+
+
+def test_user_auth_signs_the_user_data() -> None:
+    token = service_with(Recorder()).authenticate_user("1.2", {"id": "5", "user_info": {"name": "Ann"}})
+    signed = f"1.2::user::{token['user_data']}".encode()
+    assert token["auth"] == "test-key:" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda s: s.authenticate_private_channel("12", "private-a"), InvalidName),
+        (lambda s: s.authenticate_private_channel("1.2", "public-a"), InvalidName),
+        (lambda s: s.authenticate_private_channel("1.2", "presence-a"), InvalidName),
+        (lambda s: s.authenticate_private_channel("1.2", "private-a b"), InvalidName),
+        (lambda s: s.authenticate_private_channel("1.2", "private-encrypted-a"), PublishInvalid),
+        (lambda s: s.authenticate_presence_channel("1.2", "private-a", {"user_id": "1"}), InvalidName),
+        (lambda s: s.authenticate_presence_channel("1.2", "presence-a", {"user_id": 1}), PublishInvalid),
+        (lambda s: s.authenticate_presence_channel("1.2", "presence-a", {}), PublishInvalid),
+        (lambda s: s.authenticate_user("1.2", {"id": 5}), PublishInvalid),
+        (lambda s: s.authenticate_user("1.2", {"id": "a b"}), PublishInvalid),
+        (lambda s: s.authenticate_user("x", {"id": "5"}), InvalidName),
+    ],
+)
+def test_auth_refuses_bad_input(call, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        call(service_with(Recorder()))

@@ -1,0 +1,473 @@
+"""The relay against an in-memory Pusher API: order, batching, wake-up, retries, poison, leases, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.support.accounts import migrated
+from tests.support.events import (
+    CHATS,
+    OTHER,
+    FakePusher,
+    emit_messages,
+    log_rows,
+    publisher_for,
+    relay_for,
+    until,
+)
+from waxos.db.base import utcnow
+from waxos.db.engine import transaction
+from waxos.relay.backoff import BreakerState
+from waxos.relay.leases import RelayLease
+from waxos.relay.relay import Outcome, Relay, RelayConfig
+
+
+@asynccontextmanager
+async def running(relay: Relay) -> AsyncIterator[Relay]:
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.aclose()
+
+
+def status(code: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(code, headers=headers, text=f"scripted {code}")
+
+
+async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        channels = [f"private-workspace-{n}.chats" for n in range(1, 8)]
+        for channel in channels:
+            await emit_messages(sessions, channel, 23)
+        relay = relay_for(engine, fake)
+        while await relay.run_once() is not Outcome.IDLE:
+            pass
+        rows = await log_rows(sessions)
+    for channel in channels:
+        assert fake.seqs(channel) == list(range(1, 24))
+    assert len(fake.received) == 7 * 23
+    assert max(fake.batch_sizes) == 10
+    assert all(row.delivered_at is not None for row in rows)
+    event = fake.received[0]
+    assert event["name"] == event["type"] == "message.new"
+    assert set(event) >= {"id", "seq", "channel", "occurred_at", "workspace_id", "data"}
+
+
+async def test_wakes_on_commit_without_waiting_for_the_sweep(database_url: str) -> None:
+    fake = FakePusher()
+    async with (
+        migrated(database_url) as (engine, sessions),
+        running(relay_for(engine, fake, sweep_seconds=120)),
+    ):
+        await asyncio.sleep(0.1)  # the relay has looked, found nothing, and sleeps
+        await emit_messages(sessions, CHATS, 3)
+        await until(lambda: len(fake.received) == 3, seconds=10)
+        await emit_messages(sessions, CHATS, 2)
+        await until(lambda: len(fake.received) == 5, seconds=10)
+    assert fake.seqs(CHATS) == [1, 2, 3, 4, 5]
+
+
+async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(503), lambda _r: status(502)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 25)
+        relay = relay_for(engine, fake, base_delay=0.2, max_delay=1.0)
+        async with running(relay):
+            await until(lambda: len(fake.received) == 25)
+        rows = await log_rows(sessions)
+    assert fake.seqs(CHATS) == list(range(1, 26))
+    # Two failures: waits of at least 0.1 s and 0.2 s (equal jitter keeps half the exponential delay).
+    assert fake.times[1] - fake.times[0] >= 0.1
+    assert fake.times[2] - fake.times[1] >= 0.2
+    assert all(row.delivered_at is not None for row in rows)
+    assert relay.metrics.failed_requests.labels("server_error")._value.get() == 2
+
+
+async def test_429_retry_after_is_honoured(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(429, {"Retry-After": "1"})])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 5)
+        async with running(relay_for(engine, fake, base_delay=0.01)):
+            await until(lambda: len(fake.received) == 5)
+    assert fake.times[1] - fake.times[0] >= 0.99
+    assert fake.requests == 2
+
+
+async def test_a_dead_endpoint_gets_one_probe_per_backoff_while_events_accumulate(database_url: str) -> None:
+    down = True
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return status(503) if down else httpx.Response(200, json={})
+
+    fake = FakePusher(script=[answer] * 1000)
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, base_delay=0.05, max_delay=0.4)
+        async with running(relay):
+            for _ in range(10):
+                await emit_messages(sessions, CHATS, 10)
+                await emit_messages(sessions, OTHER, 5)
+                await asyncio.sleep(0.1)
+            assert relay.backoff.state in (BreakerState.OPEN, BreakerState.HALF_OPEN)
+            # Over ~1 s of outage with delays doubling to 0.4 s: a handful of probes, not a busy loop.
+            failed_requests = fake.requests
+            assert 2 <= failed_requests <= 12
+            down = False
+            await until(lambda: len(fake.received) == 150)
+        assert relay.backoff.state is BreakerState.CLOSED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert fake.seqs(CHATS) == list(range(1, 101))
+    assert fake.seqs(OTHER) == list(range(1, 51))
+
+
+async def test_a_timeout_is_a_retryable_failure(database_url: str) -> None:
+    def too_slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("scripted timeout", request=request)
+
+    fake = FakePusher(script=[too_slow])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 3)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.FAILED
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    assert relay.metrics.failed_requests.labels("timeout")._value.get() == 1
+
+
+async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(database_url: str) -> None:
+    def refuse_seq_4(request: httpx.Request) -> httpx.Response:
+        return status(400) if b'\\"seq\\":4,' in request.content else status(200)
+
+    fake = FakePusher(script=[refuse_seq_4] * 11)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 10)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.DELIVERED
+        rows = await log_rows(sessions)
+    # The batch of ten failed; sent one by one, all but seq 4 went through, in order.
+    assert fake.seqs(CHATS) == [1, 2, 3, 5, 6, 7, 8, 9, 10]
+    assert [row.seq for row in rows] == list(range(1, 11))
+    assert all(row.delivered_at is not None for row in rows)
+    assert relay.metrics.rejected._value.get() == 1
+
+
+async def test_unauthorized_is_retried_not_skipped(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(401), lambda _r: status(404)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        async with running(relay_for(engine, fake)):
+            await until(lambda: len(fake.received) == 2)
+    assert fake.seqs(CHATS) == [1, 2] and fake.requests == 3
+
+
+async def test_two_relays_share_the_log_without_duplicates_or_reordering(database_url: str) -> None:
+    fake = FakePusher()
+    channels = [f"private-workspace-{n}.chats" for n in range(1, 13)]
+    async with migrated(database_url) as (engine, sessions):
+        first = relay_for(engine, fake, owner="relay-a", per_channel=7, lanes=2)
+        second = relay_for(engine, fake, owner="relay-b", per_channel=7, lanes=2)
+        async with running(first), running(second):
+            for round_number in range(6):
+                await asyncio.gather(*(emit_messages(sessions, channel, 5) for channel in channels))
+                await asyncio.sleep(0.01 * round_number)
+            await until(lambda: len(fake.received) == 12 * 30)
+    for channel in channels:
+        assert fake.seqs(channel) == list(range(1, 31))
+
+
+async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        await emit_messages(sessions, OTHER, 2)
+        async with transaction(sessions) as session:
+            expires = utcnow() + timedelta(seconds=1)
+            session.add(RelayLease(channel=CHATS, owner="crashed", expires_at=expires))
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert fake.seqs(CHATS) == [] and fake.seqs(OTHER) == [1, 2]
+        await asyncio.sleep(1.1)
+        assert await relay.run_once() is Outcome.DELIVERED
+        async with sessions() as session:
+            owners = set(await session.scalars(select(RelayLease.owner)))
+    assert fake.seqs(CHATS) == [1, 2]
+    assert owners == {relay.config.owner}
+
+
+async def test_a_clean_stop_releases_the_leases(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        async with running(relay_for(engine, fake)):
+            await until(lambda: len(fake.received) == 2)
+        async with sessions() as session:
+            assert list(await session.scalars(select(RelayLease))) == []
+
+
+async def test_a_stop_before_the_relay_task_first_runs_ends_it_without_cancelling(database_url: str) -> None:
+    # A lifespan that shuts down at once used to wait out the whole grace period, then cancel.
+    async with migrated(database_url) as (engine, _sessions):
+        relay = relay_for(engine, FakePusher())
+        await relay.start()
+        await relay.aclose(grace_seconds=60)
+        assert relay._task is not None and relay._task.done() and not relay._task.cancelled()
+
+
+async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
+    fake = FakePusher(script=[lambda _r: status(503)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 4)
+        relay = relay_for(engine, fake, metrics_every_seconds=0.0)
+        assert await relay.run_once() is Outcome.FAILED
+        await relay._housekeeping()
+        assert relay.metrics.backlog._value.get() == 4
+        assert relay.metrics.oldest_age._value.get() > 0
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+        await relay._housekeeping()
+        assert relay.metrics.backlog._value.get() == 0
+        assert relay.metrics.oldest_age._value.get() == 0
+        assert relay.metrics.delivered._value.get() == 4
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str, lanes: int) -> None:
+    order: list[tuple[str, int]] = []
+
+    async def slow_for_chats(request: httpx.Request) -> httpx.Response:
+        # The first channel's requests are slow; if they overlapped, its later events would overtake.
+        await asyncio.sleep(0.05 if CHATS.encode() in request.content else 0)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[slow_for_chats] * 100)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 40)
+        for n in range(3, 9):
+            await emit_messages(sessions, f"private-workspace-{n}.chats", 10)
+        relay = relay_for(engine, fake, lanes=lanes)
+        assert await relay.run_once() is Outcome.DELIVERED
+    order = [(event["channel"], event["seq"]) for event in fake.received]
+    assert [seq for channel, seq in order if channel == CHATS] == list(range(1, 41))
+    assert len(order) == 100
+
+
+async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_half_its_term(
+    database_url: str,
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, lease_seconds=30)
+
+        async def lease_expiry() -> object:
+            async with sessions() as session:
+                return await session.scalar(select(RelayLease.expires_at).where(RelayLease.channel == CHATS))
+
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        first = await lease_expiry()
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        # More than half the term left: the round only read, the lease row is untouched.
+        assert await lease_expiry() == first
+        async with transaction(sessions) as session:
+            lease = await session.get(RelayLease, CHATS)
+            assert lease is not None
+            lease.expires_at = utcnow() + timedelta(seconds=14)
+        await emit_messages(sessions, CHATS, 2)
+        assert await relay.run_once() is Outcome.DELIVERED
+        renewed = await lease_expiry()
+        assert isinstance(renewed, type(utcnow())) and renewed > utcnow() + timedelta(seconds=29)
+    assert fake.seqs(CHATS) == list(range(1, 7))
+
+
+async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, sweep_seconds=120)
+        outcomes: list[Outcome] = []
+        run_once = relay.run_once
+
+        async def counted() -> Outcome:
+            outcomes.append(await run_once())
+            return outcomes[-1]
+
+        relay.run_once = counted  # type: ignore[method-assign]
+        async with running(relay):
+            await asyncio.sleep(0.3)  # looked, found nothing (PostgreSQL: twice, once for LISTEN)
+            assert set(outcomes) == {Outcome.IDLE}
+            before = len(outcomes)
+            await emit_messages(sessions, CHATS, 3)
+            await until(lambda: len(fake.received) == 3)
+            await asyncio.sleep(0.3)
+            # The commit's ring woke one round; nothing rang since, so the relay sleeps. On PostgreSQL
+            # the same commit's NOTIFY may arrive after that round began, and wake one more.
+            after = outcomes[before:]
+            assert after[0] is Outcome.DELIVERED
+            assert after[1:] == ([] if database_url.startswith("sqlite") else after[1:2])
+            assert set(after[1:]) <= {Outcome.IDLE}
+            await emit_messages(sessions, CHATS, 1)
+            await until(lambda: len(fake.received) == 4)
+    assert fake.seqs(CHATS) == [1, 2, 3, 4]
+
+
+async def test_a_round_cut_short_by_per_channel_continues_without_waiting_for_the_sweep(
+    database_url: str,
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 12)
+        await emit_messages(sessions, OTHER, 3)
+        async with running(relay_for(engine, fake, sweep_seconds=120, per_channel=5, max_channels=1)):
+            await until(lambda: len(fake.received) == 15, seconds=10)
+    assert fake.seqs(CHATS) == list(range(1, 13))
+    assert fake.seqs(OTHER) == [1, 2, 3]
+
+
+def test_httpcore_finds_sniffio() -> None:
+    # httpcore imports sniffio inside every lock set-up of every request; without it each import fails
+    # anew (Python caches no failed import), which cost the relay about half of its time per request.
+    import httpcore._synchronization
+    import sniffio
+
+    assert sniffio.current_async_library.__module__.startswith("sniffio")
+    assert httpcore._synchronization.current_async_library is not None
+
+
+async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(database_url: str) -> None:
+    # emit keeps every envelope under 10,240 bytes, so Pusher's 413 means the message quota is spent.
+    fake = FakePusher(script=[lambda _r: status(413)])
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 3)
+        relay = relay_for(engine, fake)
+        assert await relay.run_once() is Outcome.FAILED
+        assert fake.requests == 1 and relay.backoff.failures == 1
+        assert all(row.delivered_at is None for row in await log_rows(sessions))
+        await asyncio.sleep(relay.backoff.delay_remaining())
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    assert relay.metrics.rejected._value.get() == 0
+
+
+async def test_encrypted_channels_without_a_master_key_wait_for_the_configuration(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakePusher()
+    encrypted = "private-encrypted-workspace-1.chats"
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, encrypted, 2)
+        unconfigured = Relay(
+            engine,
+            publisher_for(fake, pusher_encryption_master_key_base64=None),
+            RelayConfig(owner="relay-a", base_delay=0.05, max_delay=0.4),
+        )
+        with caplog.at_level(logging.ERROR, logger="waxos"):
+            assert await unconfigured.run_once() is Outcome.FAILED
+        assert any("PUSHER_ENCRYPTION_MASTER_KEY_BASE64" in r.getMessage() for r in caplog.records)
+        assert unconfigured.backoff.failures == 1 and unconfigured.metrics.rejected._value.get() == 0
+        assert fake.requests == 0
+        assert all(row.delivered_at is None for row in await log_rows(sessions))
+        # The key is configured (a restart with the fixed settings): nothing was lost.
+        configured = relay_for(engine, fake, owner="relay-a")
+        assert await configured.run_once() is Outcome.DELIVERED
+        assert all(row.delivered_at is not None for row in await log_rows(sessions))
+    assert [(event["channel"], event["name"]) for event in fake.received] == [(encrypted, "message.new")] * 2
+
+
+async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_url: str) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[slow] * 100)
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 40)
+        # Lease 2 s, publisher timeout 1.5 s: requests may start for 0.5 s; each takes 0.3 s.
+        relay = Relay(
+            engine,
+            publisher_for(fake, pusher_timeout_seconds=1.5),
+            RelayConfig(lease_seconds=2.0, base_delay=0.05, max_delay=0.4),
+        )
+        assert await relay.run_once() is Outcome.DELIVERED
+        assert fake.seqs(CHATS) == list(range(1, 21))
+        rows = await log_rows(sessions)
+        assert [row.seq for row in rows if row.delivered_at is not None] == list(range(1, 21))
+        while await relay.run_once() is not Outcome.IDLE:
+            pass
+    assert fake.seqs(CHATS) == list(range(1, 41))
+
+
+async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    third = "private-workspace-3.chats"
+    taken = False
+
+    async def lose_leases(request: httpx.Request) -> httpx.Response:
+        # While the round is in flight, one lease passes to another relay and one expires untaken.
+        nonlocal taken
+        if not taken:
+            taken = True
+            async with transaction(sessions) as session:
+                stolen, expired = await session.get(RelayLease, CHATS), await session.get(RelayLease, OTHER)
+                assert stolen is not None and expired is not None
+                stolen.owner = "relay-b"
+                expired.expires_at = utcnow() - timedelta(seconds=1)
+        return httpx.Response(200, json={})
+
+    fake = FakePusher(script=[lose_leases] * 3)
+    async with migrated(database_url) as (engine, sessions):
+        for channel in (CHATS, OTHER, third):
+            await emit_messages(sessions, channel, 2)
+        relay = relay_for(engine, fake, owner="relay-a")
+        with caplog.at_level(logging.WARNING, logger="waxos"):
+            assert await relay.run_once() is Outcome.DELIVERED
+        delivered = {(row.channel, row.seq) for row in await log_rows(sessions) if row.delivered_at}
+    assert len(fake.received) == 6
+    # The expired lease nobody took is still ours: no other relay sent its events, so they are marked.
+    assert delivered == {(third, 1), (third, 2), (OTHER, 1), (OTHER, 2)}
+    assert relay.metrics.delivered._value.get() == 4
+    lost = [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()]
+    assert any(CHATS in message for message in lost)
+    assert not any(OTHER in message for message in lost)
+
+
+async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_runs(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = relay_for(engine, fake, sweep_seconds=0.1)
+        run_once = relay.run_once
+        calls = 0
+
+        async def broken_once() -> Outcome:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise httpx.DecodingError("scripted: a body that cannot be decoded")
+            return await run_once()
+
+        relay.run_once = broken_once  # type: ignore[method-assign]
+        assert relay.metrics.running._value.get() == 0
+        await emit_messages(sessions, CHATS, 3)
+        with caplog.at_level(logging.ERROR, logger="waxos"):
+            async with running(relay):
+                await until(lambda: len(fake.received) == 3, seconds=5)
+                assert relay.metrics.running._value.get() == 1
+                assert relay._task is not None and not relay._task.done()
+        assert relay.metrics.running._value.get() == 0
+    assert fake.seqs(CHATS) == [1, 2, 3]
+    # Logged with its traceback (a JSON log formatter may have moved exc_info into exc_text already).
+    assert "relay round failed unexpectedly" in caplog.text
+    assert "Traceback" in caplog.text and "httpx.DecodingError: scripted" in caplog.text
