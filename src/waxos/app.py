@@ -16,9 +16,13 @@ from waxos.api.errors import install_error_handlers
 from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
+from waxos.metrics import ServiceMetrics
 from waxos.publisher.credentials import CredentialsRefused, check_credentials
 from waxos.publisher.service import PusherService
 from waxos.relay.relay import start_relay
+from waxos.usage.live import live_snapshot
+from waxos.usage.metrics import UsageMetrics
+from waxos.usage.recorder import recorder_for
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +55,24 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_sessions = make_sessionmaker(read_only(engine))
         app.state.pusher = pusher
+        app.state.metrics = ServiceMetrics(pusher.metrics.registry)
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         await _check_pusher(pusher, settings)
-        relay = await start_relay(settings, engine, pusher) if settings.waxos_run_relay else None
+        relay = usage = None
+        if settings.waxos_run_relay:
+            relay = await start_relay(settings, engine, pusher)
+            # Usage is rolled up beside the relay, which prunes the log it counts (see usage/recorder.py).
+            usage_metrics = UsageMetrics(settings, pusher.metrics.registry)
+            usage = recorder_for(settings, engine, live_snapshot, usage_metrics)
+            await usage.start()
         if freeze_gc:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            if usage is not None:
+                await usage.aclose()
             if relay is not None:
                 await relay.aclose()
             await pusher.aclose()

@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     waxos_log_level: str = "INFO"
     waxos_run_relay: bool = True
     waxos_event_retention_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 72.0
+    # The Pusher plan's limits (account-wide, as Pusher counts them), for the usage view and the alerts;
+    # the defaults are Pusher's "Startup" plan. The warn ratio is where the near-limit alerts fire.
+    waxos_plan_max_connections: Annotated[int, Field(ge=1)] = 500
+    waxos_plan_max_messages_per_day: Annotated[int, Field(ge=1)] = 1_000_000
+    waxos_plan_warn_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    # How often the usage recorder (beside each relay) samples live counts and recounts the log.
+    waxos_usage_sample_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    waxos_usage_rollup_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # Where a standalone `waxos relay` serves /metrics (`waxos serve` serves it on its own port).
+    waxos_relay_metrics_host: str = "127.0.0.1"
+    waxos_relay_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
 
     pusher_app_id: str
     pusher_key: str

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from waxos.config import Settings
+from waxos.metrics import ServiceMetrics
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain functions in a worker
 # thread per request, which cost more than the rest of a channel-auth request.
@@ -18,6 +19,12 @@ async def get_settings(request: Request) -> Settings:
     """The validated settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_metrics(request: Request) -> ServiceMetrics:
+    """The API's metrics."""
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
 
 
 async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -46,6 +53,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReadSessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessions)]

@@ -23,6 +23,7 @@ from waxos.auth.lookup import StaffLookup
 from waxos.channels.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
 from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
 from waxos.config import Settings
+from waxos.metrics import ServiceMetrics
 from waxos.publisher.service import PusherService
 
 logger = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ class SignInSignature(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """What an auth request needs: the token's user id and the app's lookup, signer and settings."""
+    """What an auth request needs: the token's user id and the app's lookup, signer, settings, metrics."""
 
     user_id: int
     lookup: StaffLookup
     pusher: PusherService
     settings: Settings
+    metrics: ServiceMetrics
 
 
 async def get_caller(request: Request, credentials: BearerDep) -> Caller:
@@ -69,7 +71,8 @@ async def get_caller(request: Request, credentials: BearerDep) -> Caller:
     """
     state = request.app.state
     settings: Settings = state.settings
-    return Caller(user_id_from(credentials, settings), staff_lookup(state), state.pusher, settings)
+    user_id = user_id_from(credentials, settings)
+    return Caller(user_id, staff_lookup(state), state.pusher, settings, state.metrics)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -108,7 +111,7 @@ _CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
 async def channel_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """pusher-js's single channel authorization endpoint, for every kind of channel that needs one."""
     socket_id, channel = await _read_subscription(request)
-    return _sign(await _decide(caller, channel), socket_id, caller)
+    return _sign(await _decide(caller, channel, "auth"), socket_id, caller)
 
 
 @router.post(
@@ -123,7 +126,7 @@ async def presence_auth(request: Request, caller: CallerDep) -> AuthSignature:
     socket_id, channel = await _read_subscription(request)
     if channel_kind(channel) is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
-    return _sign(await _decide(caller, channel), socket_id, caller)
+    return _sign(await _decide(caller, channel, "presence-auth"), socket_id, caller)
 
 
 @router.post(
@@ -144,8 +147,14 @@ async def user_auth(request: Request, caller: CallerDep) -> SignInSignature:
     return SignInSignature.model_validate(signed)
 
 
-async def _decide(caller: Caller, channel: str) -> Decision:
-    return await authorize_user_id(caller.lookup, caller.user_id, channel)  # or NotAuthenticated: 401
+async def _decide(caller: Caller, channel: str, endpoint: str) -> Decision:
+    try:
+        decision = await authorize_user_id(caller.lookup, caller.user_id, channel)
+    except NotAuthenticated:  # the token's user is gone: 401
+        caller.metrics.user_gone(endpoint)
+        raise
+    caller.metrics.decided(endpoint, decision)
+    return decision
 
 
 def _sign(decision: Decision, socket_id: str, caller: Caller) -> AuthSignature:

@@ -9,12 +9,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from waxos.api.current_user import CurrentUserDep
-from waxos.api.deps import ReadSessionDep
+from waxos.api.deps import MetricsDep, ReadSessionDep
 from waxos.api.errors import ApiError
 from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
 from waxos.channels.policy import Denied, authorize_channel
 from waxos.events import Envelope
-from waxos.events.catchup import DEFAULT_LIMIT, MAX_LIMIT, read_after
+from waxos.events.catchup import DEFAULT_LIMIT, MAX_LIMIT, ResyncRequired, read_after
 
 router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
 
@@ -49,13 +49,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def catch_up(
     session: ReadSessionDep,
     user: CurrentUserDep,
+    metrics: MetricsDep,
     channel: Annotated[str, Query(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)],
     after: Annotated[int, Query(ge=0, description="The last `seq` applied; 0 for the beginning")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
     """Authorized by the same channel policy as subscriptions; never a partial answer."""
     decision = await authorize_channel(session, user, channel)
+    metrics.decided("catch-up", decision)
     if isinstance(decision, Denied):
+        metrics.catchup("denied")
         raise ApiError(403, "channel_denied", decision.reason, channel=channel)
-    page = await read_after(session, channel, after, limit)  # ResyncRequired: 410, see api/errors.py
+    try:
+        page = await read_after(session, channel, after, limit)
+    except ResyncRequired as exc:  # answered 410 by api/errors.py
+        metrics.catchup("resync_required", exc.reason)
+        raise
+    metrics.catchup("ok")
     return Response(page.encode(), media_type="application/json")

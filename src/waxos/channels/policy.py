@@ -59,6 +59,22 @@ class Denied:
 
 Decision = Allowed | Denied
 
+# Stable machine codes for the reasons above, for metrics and logs that must not carry prose.
+_DENIAL_CODES = {
+    NOT_A_MEMBER: "not_a_member",
+    NOT_YOUR_USER_CHANNEL: "not_your_user_channel",
+    PUBLIC_CHANNEL: "public_channel",
+    UNKNOWN_CHANNEL: "unknown_channel",
+}
+
+
+def decision_label(decision: Decision) -> tuple[str, str]:
+    """`(outcome, reason)` codes of a decision: ("allowed", "member" | "own_user_channel") or
+    ("denied", one of the denial codes)."""
+    if isinstance(decision, Denied):
+        return "denied", _DENIAL_CODES.get(decision.reason, "other")
+    return "allowed", "own_user_channel" if decision.channel.user_id is not None else "member"
+
 
 def presence_member(user: Staff, role: Role) -> dict[str, Any]:
     """The presence `channel_data` for a member: built from our records, never from the request."""

@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 
 import click
+from prometheus_client import start_http_server
 
 from waxos.channels.names import InvalidName
 from waxos.cli.context import EXIT_USAGE, settings_from
@@ -26,7 +27,11 @@ from waxos.events import (
 )
 from waxos.events.retention import prune
 from waxos.publisher.service import PusherService
+from waxos.relay.metrics import RelayMetrics
 from waxos.relay.relay import Relay, RelayConfig, default_owner
+from waxos.usage.live import live_snapshot
+from waxos.usage.metrics import UsageMetrics
+from waxos.usage.recorder import recorder_for
 
 
 @click.command("emit")
@@ -84,10 +89,22 @@ def emit_command(ctx: click.Context, channel: str, event: str, data: str, repeat
     type=click.FloatRange(0.5, 3600),
     help="How long another relay waits before taking over the channels of one that died.",
 )
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus /metrics on this port; 0 for none [default: WAXOS_RELAY_METRICS_PORT, 9464].",
+)
 @click.pass_context
-def relay_command(ctx: click.Context, relay_id: str | None, lease_seconds: float) -> None:
-    """Deliver the event log to Pusher until SIGTERM or SIGINT (`waxos serve` runs one by default)."""
+def relay_command(
+    ctx: click.Context, relay_id: str | None, lease_seconds: float, metrics_port: int | None
+) -> None:
+    """Deliver the event log to Pusher until SIGTERM or SIGINT (`waxos serve` runs one by default).
+
+    Also rolls up usage, and serves its metrics (the relay's, the publisher's, live usage) at /metrics.
+    """
     settings = settings_from(ctx)
+    port = settings.waxos_relay_metrics_port if metrics_port is None else metrics_port
     config = RelayConfig(
         owner=relay_id or default_owner(),
         lease_seconds=lease_seconds,
@@ -97,13 +114,27 @@ def relay_command(ctx: click.Context, relay_id: str | None, lease_seconds: float
     async def run() -> None:
         engine = make_engine(settings.database_url)
         publisher = PusherService(settings)
-        relay = Relay(engine, publisher, config)
+        registry = publisher.metrics.registry
+        relay = Relay(engine, publisher, config, RelayMetrics(registry))
+        usage = recorder_for(settings, engine, live_snapshot, UsageMetrics(settings, registry))
+        server = None
+        if port:
+            # prometheus_client's own server, in a thread: scrapes never wait for the relay's event loop.
+            try:
+                server, _ = start_http_server(port, settings.waxos_relay_metrics_host, registry)
+            except OSError as exc:
+                raise click.ClickException(f"cannot serve relay metrics on port {port}: {exc}") from exc
+            click.echo(f"relay metrics on http://{settings.waxos_relay_metrics_host}:{port}/metrics")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, relay.stop)
+        await usage.start()
         try:
             await relay.run()
         finally:
+            await usage.aclose()
+            if server is not None:
+                server.shutdown()
             await publisher.aclose()
             await engine.dispose()
 

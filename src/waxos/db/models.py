@@ -4,6 +4,8 @@ from waxos.auth.models import LoginFailure, Membership, User, Workspace
 from waxos.db.base import Base
 from waxos.events.tables import ChannelHead, LoggedEvent
 from waxos.relay.leases import RelayLease
+from waxos.relay.status import RelayStatus
+from waxos.usage.tables import UsageHour
 
 __all__ = [
     "Base",
@@ -12,6 +14,8 @@ __all__ = [
     "LoginFailure",
     "Membership",
     "RelayLease",
+    "RelayStatus",
+    "UsageHour",
     "User",
     "Workspace",
 ]

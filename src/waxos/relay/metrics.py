@@ -62,6 +62,20 @@ class RelayMetrics:
             registry=self.registry,
         )
 
+    @staticmethod
+    def count(counter: Counter) -> int:
+        """The current value of an unlabelled counter."""
+        return int(sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total")))
+
+    def failures_by_kind(self) -> dict[str, int]:
+        """Failed requests so far, by failure kind."""
+        return {
+            s.labels["kind"]: int(s.value)
+            for m in self.failed_requests.collect()
+            for s in m.samples
+            if s.name.endswith("_total")
+        }
+
     def observe_breaker(self, state: BreakerState) -> None:
         """Export the breaker state."""
         self.breaker.set(0 if state is BreakerState.CLOSED else 1)

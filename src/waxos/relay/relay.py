@@ -38,7 +38,7 @@ from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.events import wakeup
 from waxos.events.retention import prune
 from waxos.publisher.service import MAX_EVENTS_PER_BATCH_REQUEST, PusherService
-from waxos.relay import leases, outbox
+from waxos.relay import leases, outbox, status
 from waxos.relay.backoff import Backoff
 from waxos.relay.lanes import Lane, RoundSender, into_lanes
 from waxos.relay.metrics import RelayMetrics
@@ -67,6 +67,7 @@ class RelayConfig:
     retention_hours: float = 72.0
     prune_every_seconds: float = 600.0
     metrics_every_seconds: float = 1.0
+    status_every_seconds: float = 5.0
 
 
 class Outcome(enum.Enum):
@@ -103,6 +104,8 @@ class Relay:
         self._doorbell: wakeup.Doorbell | None = None
         self._next_prune = 0.0
         self._next_metrics = 0.0
+        self._next_status = 0.0
+        self._started_at = utcnow()
         # Set by a round that left work behind (a limit reached, or a half-open probe sent).
         self._more = False
 
@@ -155,6 +158,7 @@ class Relay:
             with contextlib.suppress(SQLAlchemyError, OSError):
                 async with transaction(self._sessions) as session:
                     await leases.release(session, self.config.owner)
+                    await status.forget(session, self.config.owner)
             logger.info("relay %s stopped", self.config.owner)
 
     async def _loop(self, stopped: asyncio.Event, doorbell: wakeup.Doorbell) -> None:
@@ -289,8 +293,25 @@ class Relay:
         for event in done:
             self.metrics.delivery_latency.observe(max(0.0, (now - event.occurred_at).total_seconds()))
 
+    def snapshot(self) -> status.RelaySnapshot:
+        """This relay's health as the console shows it (see `waxos.relay.status`)."""
+        settings = self._publisher.settings
+        wait = self.backoff.delay_remaining()
+        return status.RelaySnapshot(
+            owner=self.config.owner,
+            provider="primary",
+            endpoint=f"{settings.pusher_api_host}:{settings.pusher_api_port}",
+            started_at=self._started_at,
+            breaker=self.backoff.state.value,
+            consecutive_failures=self.backoff.failures,
+            retry_at=utcnow() + timedelta(seconds=wait) if wait > 0 else None,
+            delivered=self.metrics.count(self.metrics.delivered),
+            rejected=self.metrics.count(self.metrics.rejected),
+            failures=self.metrics.failures_by_kind(),
+        )
+
     async def _housekeeping(self) -> None:
-        """Refresh the backlog gauges every second and prune the log every ten minutes."""
+        """Refresh the backlog gauges every second, report status every five, prune every ten minutes."""
         clock = time.monotonic()
         if clock >= self._next_metrics:
             self._next_metrics = clock + self.config.metrics_every_seconds
@@ -298,6 +319,10 @@ class Relay:
                 count, oldest = await outbox.backlog(session)
             self.metrics.backlog.set(count)
             self.metrics.oldest_age.set((utcnow() - oldest).total_seconds() if oldest else 0.0)
+        if clock >= self._next_status:
+            self._next_status = clock + self.config.status_every_seconds
+            async with transaction(self._sessions) as session:
+                await status.report(session, self.snapshot(), utcnow())
         if clock >= self._next_prune:
             self._next_prune = clock + self.config.prune_every_seconds
             removed = await prune(self._sessions, timedelta(hours=self.config.retention_hours), utcnow())
