@@ -1,4 +1,4 @@
-"""Each relay reports its breaker, failures and counts to the database, and removes its row on a clean stop."""
+"""Each relay reports its breaker, failures and counts to the database, and drops its row on a clean stop."""
 
 from __future__ import annotations
 
