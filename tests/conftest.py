@@ -55,6 +55,15 @@ def require_node() -> str:
     return node
 
 
+def require_promtool() -> str:
+    """Prometheus's `promtool` (Debian's `prometheus` package; scripts/setup installs it as root), or skip."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        skip_or_fail("promtool is not installed (apt-get install prometheus; scripts/setup does as root)")
+    assert promtool is not None
+    return promtool
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip with `reason`, or fail with it when CI asked for no skips."""
     if STRICT:

@@ -1,18 +1,21 @@
-"""The shipped alert rules name only metrics the service really exports."""
+"""The shipped alert rules: valid for Prometheus, unit-tested with promtool, naming only exported metrics."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
 
+from tests.conftest import require_promtool
 from tests.publisher.test_publisher import make_settings
 from tests.support.asgi import asgi_client
 from waxos.app import create_app
 from waxos.db.migrate import upgrade
 
 RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "alerts.yml"
+RULE_TESTS = RULES.with_name("alerts.test.yml")
 # Metric names in PromQL: our prefix; `up` comes from Prometheus itself.
 METRIC = re.compile(r"\b(waxos_[a-z_]+)\b")
 
@@ -25,6 +28,10 @@ def test_rules_parse_and_every_rule_has_an_expression_and_summary() -> None:
         "WaxosPublishFailureRateHigh",
         "WaxosRelayBehind",
         "WaxosRelayNotRunning",
+        "WaxosConnectionsNearPlanLimit",
+        "WaxosMessagesNearDailyLimit",
+        "WaxosAuthDenialBurst",
+        "WaxosWebhookVerificationFailures",
     }
     for rule in rules:
         assert rule["expr"].strip() and rule["annotations"]["summary"]
@@ -34,7 +41,8 @@ async def test_every_metric_in_the_rules_is_exported(tmp_path: Path) -> None:
     named = set(METRIC.findall(RULES.read_text()))
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     await upgrade(url)
-    settings = make_settings(database_url=url)
+    # With its relay: the usage gauges and plan limits are exported where the relay and its recorder run.
+    settings = make_settings(database_url=url, waxos_run_relay=True)
     async with asgi_client(create_app(settings)) as client:
         exported = (await client.get("/metrics")).text
     families = {line.split()[2] for line in exported.splitlines() if line.startswith("# TYPE")}
@@ -42,3 +50,24 @@ async def test_every_metric_in_the_rules_is_exported(tmp_path: Path) -> None:
     samples = families | {f"{name}_total" for name in families}
     assert named, "the rules name no metric"
     assert named <= samples, f"rules name metrics the service does not export: {sorted(named - samples)}"
+
+
+def _alerts(path: Path) -> set[str]:
+    return {rule["alert"] for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]}
+
+
+def test_promtool_accepts_the_rules() -> None:
+    promtool = require_promtool()
+    checked = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_every_rule_has_a_promtool_unit_test_and_they_pass() -> None:
+    tests = yaml.safe_load(RULE_TESTS.read_text())["tests"]
+    fired = {
+        case["alertname"] for test in tests for case in test.get("alert_rule_test", []) if case["exp_alerts"]
+    }
+    assert fired == _alerts(RULES), "each rule needs a test where it fires"
+    promtool = require_promtool()
+    result = subprocess.run([promtool, "test", "rules", str(RULE_TESTS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

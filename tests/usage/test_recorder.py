@@ -41,6 +41,7 @@ async def test_a_tick_records_peaks_exports_gauges_and_rolls_up(database_url: st
     assert registry.get_sample_value("waxos_workspace_connections", {"workspace": "1"}) == 2
     assert registry.get_sample_value("waxos_workspace_connections", {"workspace": "2"}) is None
     assert registry.get_sample_value("waxos_workspace_presence_members", {"workspace": "1"}) == 1
+    assert registry.get_sample_value("waxos_usage_pusher_messages_today") == 2 * 5
     assert registry.get_sample_value("waxos_plan_max_connections") == 40
     assert registry.get_sample_value("waxos_plan_warn_ratio") == 0.8
 

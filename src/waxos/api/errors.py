@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.channels.names import InvalidName
+from waxos.events import ChannelRefused, EventTooLarge
 from waxos.events.catchup import ResyncRequired
 from waxos.publisher.service import PublishInvalid
 
@@ -85,6 +86,14 @@ async def _invalid_name(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _publish_invalid(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid_event", str(exc))
+
+
+async def _event_too_large(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(413, "event_too_large", str(exc))
+
+
+async def _channel_refused(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(422, "channel_refused", str(exc))
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -162,6 +171,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ResyncRequired, _resync_required)
     app.add_exception_handler(InvalidName, _invalid_name)
     app.add_exception_handler(PublishInvalid, _publish_invalid)
+    app.add_exception_handler(EventTooLarge, _event_too_large)
+    app.add_exception_handler(ChannelRefused, _channel_refused)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _database_unavailable)

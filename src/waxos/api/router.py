@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from waxos.api import auth, health, pusher_auth, realtime
+from waxos.api import auth, events, health, pusher_auth, realtime
 
 
 def include_routers(app: FastAPI) -> None:
@@ -13,3 +13,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(pusher_auth.router)
     app.include_router(realtime.router)
+    app.include_router(events.router)

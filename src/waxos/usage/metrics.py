@@ -35,6 +35,11 @@ class UsageMetrics:
             ["workspace"],
             registry=self.registry,
         )
+        self.pusher_messages_today = Gauge(
+            "waxos_usage_pusher_messages_today",
+            "Estimated Pusher messages of all workspaces this UTC day (Pusher's daily limit counts these)",
+            registry=self.registry,
+        )
         limits = (
             (
                 "waxos_plan_max_connections",

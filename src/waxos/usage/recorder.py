@@ -22,7 +22,14 @@ from waxos.config import Settings
 from waxos.db.base import utcnow
 from waxos.db.engine import make_sessionmaker, transaction
 from waxos.usage.metrics import UsageMetrics
-from waxos.usage.rollup import LiveCounts, hour_of, oldest_logged, record_live, roll_up
+from waxos.usage.rollup import (
+    LiveCounts,
+    hour_of,
+    oldest_logged,
+    pusher_messages_on,
+    record_live,
+    roll_up,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +106,7 @@ class UsageRecorder:
         async with transaction(self._sessions) as session:
             hours = await self._hours_due(session, now)
             await roll_up(session, hours, live.channel_subscribers)
+            self.metrics.pusher_messages_today.set(await pusher_messages_on(session, now))
         self._rolled_up_to = hour_of(now - LATE_COMMIT)
 
     async def _hours_due(self, session: AsyncSession, now: datetime) -> list[datetime]:

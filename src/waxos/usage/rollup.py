@@ -110,6 +110,17 @@ async def record_live(session: AsyncSession, moment: datetime, counts: Mapping[i
         await session.execute(_upsert(session, _PEAKS), rows)
 
 
+async def pusher_messages_on(session: AsyncSession, moment: datetime) -> int:
+    """Estimated Pusher messages of every workspace on `moment`'s UTC day (Pusher counts per UTC day)."""
+    day = hour_of(moment).replace(hour=0)
+    total = await session.scalar(
+        select(func.sum(UsageHour.pusher_messages)).where(
+            UsageHour.hour >= day, UsageHour.hour < day + timedelta(days=1)
+        )
+    )
+    return int(total or 0)
+
+
 async def oldest_logged(session: AsyncSession) -> datetime | None:
     """When the oldest event still in the log was made (from its id: an index lookup, no scan)."""
     first = await session.scalar(select(func.min(LoggedEvent.id)))
