@@ -102,3 +102,24 @@ async def test_bad_requests_get_pusher_statuses(local_pusher: LocalPusher) -> No
         too_big = await http.post(signed_url(local_pusher, "POST", path, huge), content=huge)
         assert too_big.status_code == 413
         assert (await http.get(f"{local_pusher.http_url}/")).status_code == 404
+
+
+async def test_a_captured_url_replayed_with_case_folded_duplicates_publishes_nothing(
+    local_pusher: LocalPusher,
+) -> None:
+    subscriber = await PusherClient.open(local_pusher)
+    await subscriber.subscribe("orders")
+    path = f"/apps/{local_pusher.app_id}/events"
+    body = json.dumps({"name": "e", "data": "d", "channels": ["orders"]}).encode()
+    captured = signed_url(local_pusher, "POST", path, body, auth_timestamp=f"{time.time() - 7 * 86_400:.0f}")
+    signed = dict(part.split("=", 1) for part in captured.split("?", 1)[1].split("&"))
+    forged = json.dumps({"name": "evil", "data": "owned", "channels": ["orders"]}).encode()
+    query = (
+        f"auth_timestamp={time.time():.0f}&body_md5={body_md5(forged)}&auth_key={signed['auth_key']}"
+        f"&auth_version=1.0&auth_signature={signed['auth_signature']}"
+        f"&AUTH_TIMESTAMP={signed['auth_timestamp']}&BODY_MD5={signed['body_md5']}"
+    )
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{local_pusher.http_url}{path}?{query}", content=forged)
+    assert (response.status_code, response.text) == (400, "Duplicate query parameter: auth_timestamp\n")
+    await subscriber.expect_silence()

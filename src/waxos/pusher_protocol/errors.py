@@ -27,6 +27,16 @@ class CloseCode(enum.IntEnum):
     WATCHLIST_LIMIT = 4302
 
 
+MAX_ECHO = 200
+"""Most characters of client input an error message repeats: enough to recognise it, never a flood."""
+
+
+def excerpt(value: object, limit: int = MAX_ECHO) -> str:
+    """`value` as text, cut to `limit` characters (marked with an ellipsis) for an error message."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 class PusherProtocolError(Exception):
     """Base class of the errors raised by the protocol core."""
 

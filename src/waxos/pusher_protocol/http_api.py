@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from waxos.pusher_protocol.app import PusherApp
-from waxos.pusher_protocol.errors import HttpError
-from waxos.pusher_protocol.http_auth import verify_request
+from waxos.pusher_protocol.errors import HttpError, excerpt
+from waxos.pusher_protocol.http_auth import parse_query, verify_request
 from waxos.pusher_protocol.messages import dumps, loads
 from waxos.pusher_protocol.names import (
     MAX_BATCH_EVENTS,
@@ -81,11 +81,13 @@ def handle_http(app: PusherApp, request: HttpRequest, now: float) -> HttpRespons
 
 
 def _handle(app: PusherApp, request: HttpRequest, now: float) -> HttpResponse:
-    route, groups = _route(request.method, request.path)
+    # Routed on the decoded path, which the signature covers (`verify_request` accepts it signed raw or
+    # decoded, and the raw form determines the decoded one): an encoded `/` cannot re-route a request.
+    route, groups = _route(request.method, unquote(request.path))
     app_id = groups.get("app")
-    if app_id is not None and unquote(app_id) != app.config.app_id:
-        raise HttpError(404, f"Unknown app id: {unquote(app_id)}")
-    params = dict(parse_qsl(request.query, keep_blank_values=True))
+    if app_id is not None and app_id != app.config.app_id:
+        raise HttpError(404, f"Unknown app id: {excerpt(app_id)}")
+    params = parse_query(request.query)
     verify_request(app.config, request.method, request.path, params, request.body, now)
     if route == "events":
         return _events(app, _json_body(request.body), now)
@@ -94,15 +96,15 @@ def _handle(app: PusherApp, request: HttpRequest, now: float) -> HttpResponse:
     if route == "channels":
         return _channels(app, params)
     if route == "terminate":
-        user_id = unquote(groups["user"])
+        user_id = groups["user"]
         if not is_valid_user_id(user_id):
-            raise HttpError(400, f"Invalid user id: {user_id}")
+            raise HttpError(400, f"Invalid user id: {excerpt(user_id)}")
         app.terminate_user(user_id, now)
         return HttpResponse.json({})
-    name = unquote(groups["channel"])
+    name = groups["channel"]
     channel = parse_channel(name)
     if channel is None:
-        raise HttpError(400, f"Invalid channel name: {name}")
+        raise HttpError(400, f"Invalid channel name: {excerpt(name)}")
     if route == "users":
         if channel.kind is not ChannelKind.PRESENCE:
             raise HttpError(400, "Users can only be retrieved for presence channels")
@@ -120,8 +122,8 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
             return route, match.groupdict()
         allowed = True
     if allowed:
-        raise HttpError(405, f"Method {method} not allowed for {path}")
-    raise HttpError(404, f"Not found: {path}")
+        raise HttpError(405, f"Method {excerpt(method)} not allowed for {excerpt(path)}")
+    raise HttpError(404, f"Not found: {excerpt(path)}")
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
@@ -167,13 +169,13 @@ def _parse_event(app: PusherApp, body: dict[str, Any], *, batch: bool) -> _Event
     parsed = [parse_channel(channel) for channel in channels]
     for raw, channel in zip(channels, parsed, strict=True):
         if channel is None:
-            raise HttpError(400, f"Invalid channel name: {raw}")
+            raise HttpError(400, f"Invalid channel name: {excerpt(raw)}")
     encrypted = any(c is not None and c.kind is ChannelKind.ENCRYPTED for c in parsed)
     if encrypted and len(channels) > 1:
         raise HttpError(400, "Cannot trigger to multiple channels when one is encrypted")
     socket_id = body.get("socket_id")
     if socket_id is not None and not is_valid_socket_id(socket_id):
-        raise HttpError(400, f"Invalid socket_id: {socket_id}")
+        raise HttpError(400, f"Invalid socket_id: {excerpt(socket_id)}")
     info = body.get("info")
     if info is not None and not isinstance(info, str):
         raise HttpError(400, "Expected info parameter to be a comma-separated string")

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from waxos.pusher_protocol.config import AppConfig
-from waxos.pusher_protocol.errors import HttpError
+from waxos.pusher_protocol.errors import HttpError, excerpt
 from waxos.pusher_protocol.signing import (
     body_md5,
     request_string_to_sign,
     same,
     sign_request,
 )
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """The query's parameters, URL-decoded, keys lower-cased; `HttpError(400)` for a key given twice.
+
+    The signature covers lower-cased keys (`signing.canonical_query`), so two keys that differ only in
+    case would be one key to the signer and two to anything reading them: a captured signed URL could
+    then carry a fresh `AUTH_TIMESTAMP` beside the signed one. Folding here, once, makes what the checks
+    and the handlers read exactly what was signed; a key repeated in any case is refused as ambiguous.
+    """
+    params: dict[str, str] = {}
+    folded: set[str] = set()
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        key = name.lower()
+        # casefold() catches the rarer Unicode pairs lower() keeps apart (e.g. the long s).
+        if key in params or name.casefold() in folded:
+            raise HttpError(400, f"Duplicate query parameter: {excerpt(key)}")
+        params[key] = value
+        folded.add(name.casefold())
+    return params
 
 
 def _iso(seconds: float) -> str:
@@ -37,7 +57,7 @@ def verify_request(
     if auth_key is None:
         raise HttpError(401, "Missing auth_key parameter")
     if auth_key != config.key:
-        raise HttpError(401, f"Unknown auth_key: {auth_key}")
+        raise HttpError(401, f"Unknown auth_key: {excerpt(auth_key)}")
     # Pusher's signature check requires the version before anything else it verifies.
     auth_version = params.get("auth_version")
     if auth_version is None:
@@ -67,9 +87,10 @@ def verify_request(
     for path in dict.fromkeys((raw_path, unquote(raw_path))):
         if same(sign_request(config.secret, method, path, params), signature):
             return
-    expected = request_string_to_sign(method, raw_path, params).replace("\n", "\\n")
+    # The string to sign is what a developer needs to debug a signature: repeated, within reason.
+    expected = excerpt(request_string_to_sign(method, raw_path, params).replace("\n", "\\n"), 1_000)
     raise HttpError(
         401,
         f'Invalid signature: you should have sent HmacSHA256Hex("{expected}", your_secret_key), '
-        f'but you sent "{signature}"',
+        f'but you sent "{excerpt(signature)}"',
     )
