@@ -7,7 +7,7 @@ from sqlalchemy import delete
 
 from tests.support.accounts import build_world, migrated
 from waxos.auth.models import Membership, Role, User
-from waxos.channels.names import parse_channel
+from waxos.channels.names import waxos_channel
 from waxos.channels.policy import (
     NOT_A_MEMBER,
     NOT_YOUR_USER_CHANNEL,
@@ -46,18 +46,18 @@ USER = User(id=7, email="u@x.test", name="Una User", password_hash="unused")
     ],
 )
 def test_decide(channel: str, role: Role | None, expected: str | None) -> None:
-    decision = decide(USER, parse_channel(channel), role)
+    decision = decide(USER, waxos_channel(channel), role)
     if expected is None:
         assert isinstance(decision, Allowed), decision
     else:
-        assert decision == Denied(parse_channel(channel), expected)
+        assert decision == Denied(waxos_channel(channel), expected)
 
 
 def test_presence_member_data_comes_from_the_user_record() -> None:
-    decision = decide(USER, parse_channel("presence-workspace-3"), Role.ADMIN)
+    decision = decide(USER, waxos_channel("presence-workspace-3"), Role.ADMIN)
     assert isinstance(decision, Allowed)
     assert decision.presence == {"user_id": "7", "user_info": {"name": "Una User", "role": "admin"}}
-    private = decide(USER, parse_channel("private-workspace-3.chats"), Role.ADMIN)
+    private = decide(USER, waxos_channel("private-workspace-3.chats"), Role.ADMIN)
     assert isinstance(private, Allowed)
     assert private.presence is None
 

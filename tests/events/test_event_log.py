@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from tests.support.accounts import migrated
 from tests.support.events import CHATS, OTHER, emit_messages, log_rows, message
-from waxos.channels.names import InvalidName
 from waxos.db.engine import transaction
 from waxos.events import (
     ChannelRefused,
@@ -26,6 +25,7 @@ from waxos.events import (
     wakeup,
 )
 from waxos.events.tables import ChannelHead
+from waxos.pusher_protocol.names import InvalidName
 
 
 async def test_seq_starts_at_one_and_is_gapless_per_channel(database_url: str) -> None:

@@ -14,10 +14,10 @@ import pytest
 from nacl.secret import SecretBox
 
 from tests.conftest import free_port
-from waxos.channels.names import InvalidName
 from waxos.config import Settings, load_settings
 from waxos.publisher.results import FailureKind
 from waxos.publisher.service import OutgoingEvent, PublishInvalid, PusherService
+from waxos.pusher_protocol.names import InvalidName
 
 SECRET = "test-secret"
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()

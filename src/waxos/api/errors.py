@@ -18,10 +18,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
-from waxos.channels.names import InvalidName
 from waxos.events import ChannelRefused, EventTooLarge
 from waxos.events.catchup import ResyncRequired
 from waxos.publisher.service import PublishInvalid
+from waxos.pusher_protocol.names import InvalidName
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from waxos.api.deps import SessionDep
 from waxos.api.errors import ApiError
 from waxos.auth.models import Role
 from waxos.auth.service import membership_role
-from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH, parse_channel
+from waxos.channels.names import waxos_channel
 from waxos.events import CATALOGUE, Envelope, UnknownEvent, emit, parse_event
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -90,7 +91,7 @@ async def send_test_event(
         raise ApiError(404, "not_found", "no such workspace")
     if role is not Role.ADMIN:
         raise ApiError(403, "forbidden", "only the workspace's admins may send test events")
-    channel = parse_channel(body.channel)  # InvalidName: 400
+    channel = waxos_channel(body.channel)  # InvalidName: 400
     if channel.workspace_id != workspace_id or channel.user_id is not None:
         raise ApiError(422, "invalid_channel", f"{body.channel} is not a channel of workspace {workspace_id}")
     try:

@@ -20,11 +20,12 @@ from waxos.api.current_user import BearerDep, staff_lookup, user_id_from
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
-from waxos.channels.names import ChannelKind, channel_kind, validate_channel_name, validate_socket_id
+from waxos.channels.names import validate_channel_name, validate_socket_id
 from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
 from waxos.config import Settings
 from waxos.metrics import ServiceMetrics
 from waxos.publisher.service import PusherService
+from waxos.pusher_protocol.names import ChannelKind, ChannelName
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ async def channel_auth(request: Request, caller: CallerDep) -> AuthSignature:
 async def presence_auth(request: Request, caller: CallerDep) -> AuthSignature:
     """Like `/auth`, for presence channels only; `channel_data` is the user's record, never the request's."""
     socket_id, channel = await _read_subscription(request)
-    if channel_kind(channel) is not ChannelKind.PRESENCE:
+    if channel.kind is not ChannelKind.PRESENCE:
         raise ApiError(400, "not_presence", "this endpoint authorizes presence- channels only")
     return _sign(await _decide(caller, channel, "presence-auth"), socket_id, caller)
 
@@ -147,7 +148,7 @@ async def user_auth(request: Request, caller: CallerDep) -> SignInSignature:
     return SignInSignature.model_validate(signed)
 
 
-async def _decide(caller: Caller, channel: str, endpoint: str) -> Decision:
+async def _decide(caller: Caller, channel: ChannelName, endpoint: str) -> Decision:
     try:
         decision = await authorize_user_id(caller.lookup, caller.user_id, channel)
     except NotAuthenticated:  # the token's user is gone: 401
@@ -166,17 +167,20 @@ def _sign(decision: Decision, socket_id: str, caller: Caller) -> AuthSignature:
 def _signature(
     decision: Allowed, socket_id: str, pusher: PusherService, settings: Settings
 ) -> dict[str, str]:
-    channel = decision.channel
+    channel = decision.channel.channel
     if decision.presence is not None:
-        return pusher.authenticate_presence_channel(socket_id, channel.name, decision.presence)
+        return pusher.authenticate_presence_channel(socket_id, channel, decision.presence)
     if channel.kind is ChannelKind.ENCRYPTED and settings.pusher_encryption_master_key_base64 is None:
         # Allowed, but this deployment holds no master key to derive the channel's shared secret from.
         raise ApiError(400, "encryption_disabled", "encrypted channels are not enabled on this server")
-    return pusher.authenticate_private_channel(socket_id, channel.name)
+    return pusher.authenticate_private_channel(socket_id, channel)
 
 
-async def _read_subscription(request: Request) -> tuple[str, str]:
-    """The validated `socket_id` and `channel_name` of a subscription authorization request."""
+async def _read_subscription(request: Request) -> tuple[str, ChannelName]:
+    """The validated `socket_id` and parsed `channel_name` of a subscription authorization request.
+
+    The channel name is validated here, once: the policy and the signer take the parsed name as it is.
+    """
     fields = await _read_fields(request)
     return validate_socket_id(_field(fields, "socket_id")), validate_channel_name(
         _field(fields, "channel_name")

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from waxos.api.current_user import CurrentUserDep
 from waxos.api.deps import MetricsDep, ReadSessionDep
 from waxos.api.errors import ApiError
-from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
 from waxos.channels.policy import Denied, authorize_channel
 from waxos.events import Envelope
 from waxos.events.catchup import DEFAULT_LIMIT, MAX_LIMIT, ResyncRequired, read_after
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
 
 router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
 

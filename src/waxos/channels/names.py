@@ -1,75 +1,49 @@
-"""Channel and event names: the Pusher grammar, our conventions, builders and a parser.
+"""Our channel and event naming conventions, built on the Pusher protocol's channel types.
 
 Our channels:
     private-workspace-{id}.{resource}            tenant data (decision D1: never a public channel)
     private-encrypted-workspace-{id}.{resource}  the same, end-to-end encrypted
     presence-workspace-{id}                      staff presence of one workspace
     private-user-{id}                            one staff user's own events
-    workspace-{id}.{resource}                    public; for non-tenant data only (kept for the convention)
+    workspace-{id}.{resource}                    public: never authorized nor emitted to (decision D1)
 Event names are `resource.action`, lower-case words joined by `_`.
+
+Pusher's own rules (the name grammar, the kinds by prefix, the limits) live in `waxos.pusher_protocol`:
+`parse_channel` there is the one channel parser, raising `InvalidName`; this module adds only our rules.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 
-MAX_CHANNEL_NAME_LENGTH = 164
-CHANNEL_NAME = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
-# Pusher accepts up to 200 characters for an event name; ours are also `resource.action`.
-MAX_EVENT_NAME_LENGTH = 200
-EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-SOCKET_ID = re.compile(r"[0-9]+\.[0-9]+")
-RESOURCE = re.compile(r"^[a-z][a-z0-9_]*$")
+from waxos.pusher_protocol.limits import MAX_EVENT_NAME_LENGTH
+from waxos.pusher_protocol.names import (
+    ChannelKind,
+    ChannelName,
+    InvalidName,
+    is_valid_socket_id,
+    parse_channel,
+)
+
+EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+RESOURCE = re.compile(r"[a-z][a-z0-9_]*")
 
 _OURS = re.compile(
-    r"^(?P<prefix>private-encrypted-|private-|presence-|)"
+    r"(?P<prefix>private-encrypted-|private-|presence-|)"
     r"(?:workspace-(?P<workspace>[1-9][0-9]{0,17})(?:\.(?P<resource>[a-z][a-z0-9_]*))?"
-    r"|user-(?P<user>[1-9][0-9]{0,17}))$"
+    r"|user-(?P<user>[1-9][0-9]{0,17}))"
 )
 
 
-class ChannelKind(enum.StrEnum):
-    """What Pusher does with a channel, from its prefix."""
-
-    PUBLIC = "public"
-    PRIVATE = "private"
-    ENCRYPTED = "encrypted"
-    PRESENCE = "presence"
-
-
-class InvalidName(ValueError):
-    """A channel, event or socket id breaks a rule; `rule` names the rule."""
-
-    def __init__(self, what: str, rule: str) -> None:
-        self.what = what
-        self.rule = rule
-        super().__init__(f"invalid {what}: {rule}")
-
-
-def channel_kind(channel: str) -> ChannelKind:
-    """The Pusher kind of any channel name, by prefix."""
-    if channel.startswith("private-encrypted-"):
-        return ChannelKind.ENCRYPTED
-    if channel.startswith("private-"):
-        return ChannelKind.PRIVATE
-    if channel.startswith("presence-"):
-        return ChannelKind.PRESENCE
-    return ChannelKind.PUBLIC
-
-
-def validate_channel_name(channel: object) -> str:
-    """Return `channel` if Pusher accepts it as a channel name, else raise `InvalidName`."""
-    if not isinstance(channel, str):
-        raise InvalidName("channel name", "must be a string")
-    if not channel:
-        raise InvalidName("channel name", "must not be empty")
-    if len(channel) > MAX_CHANNEL_NAME_LENGTH:
-        raise InvalidName("channel name", f"at most {MAX_CHANNEL_NAME_LENGTH} characters")
-    if not CHANNEL_NAME.fullmatch(channel):
+def validate_channel_name(channel: object) -> ChannelName:
+    """`channel` parsed, if an app may name it (Pusher's rules, no `#` channel), else raise `InvalidName`."""
+    parsed = parse_channel(channel)
+    if parsed.kind is ChannelKind.SERVER_TO_USER:
+        # `#server-to-user-{id}` is Pusher's channel for a signed-in user: pusher-js joins it by itself,
+        # and no app publishes to it or authorizes it by name. Refused with the charset's words, as before.
         raise InvalidName("channel name", "only letters, digits and -_=@,.; are allowed")
-    return channel
+    return parsed
 
 
 def validate_event_name(event: object) -> str:
@@ -87,7 +61,7 @@ def validate_event_name(event: object) -> str:
 
 def validate_socket_id(socket_id: object) -> str:
     """Return `socket_id` if it looks like Pusher's `digits.digits`, else raise `InvalidName`."""
-    if not isinstance(socket_id, str) or not SOCKET_ID.fullmatch(socket_id):
+    if not isinstance(socket_id, str) or not is_valid_socket_id(socket_id):
         raise InvalidName("socket id", "must be digits.digits, e.g. 1234.5678")
     return socket_id
 
@@ -109,16 +83,6 @@ def private_workspace_channel(workspace_id: int, resource: str) -> str:
     return f"private-workspace-{_id(workspace_id)}.{_resource(resource)}"
 
 
-def encrypted_workspace_channel(workspace_id: int, resource: str) -> str:
-    """`private-encrypted-workspace-{id}.{resource}`: end-to-end encrypted tenant data."""
-    return f"private-encrypted-workspace-{_id(workspace_id)}.{_resource(resource)}"
-
-
-def public_workspace_channel(workspace_id: int, resource: str) -> str:
-    """`workspace-{id}.{resource}`: public; never for tenant data (decision D1)."""
-    return f"workspace-{_id(workspace_id)}.{_resource(resource)}"
-
-
 def user_channel(user_id: int) -> str:
     """`private-user-{id}`: one staff user's own events."""
     return f"private-user-{_id(user_id)}"
@@ -129,47 +93,45 @@ def presence_workspace_channel(workspace_id: int) -> str:
     return f"presence-workspace-{_id(workspace_id)}"
 
 
-def event_name(resource: str, action: str) -> str:
-    """`resource.action`, validated."""
-    return validate_event_name(f"{resource}.{action}")
-
-
 @dataclass(frozen=True, slots=True)
-class ParsedChannel:
-    """A channel name taken apart: its kind, and whose it is when it follows our conventions."""
+class WaxosChannel:
+    """A valid channel and whose it is under our conventions (no owner: not one of ours)."""
 
-    name: str
-    kind: ChannelKind
+    channel: ChannelName
     workspace_id: int | None = None
     user_id: int | None = None
-    resource: str | None = None
 
     @property
-    def is_ours(self) -> bool:
-        """True when the name follows one of our conventions."""
-        return self.workspace_id is not None or self.user_id is not None
+    def name(self) -> str:
+        """The channel name."""
+        return self.channel.name
+
+    @property
+    def kind(self) -> ChannelKind:
+        """The Pusher kind of the channel."""
+        return self.channel.kind
 
 
-def parse_channel(channel: str) -> ParsedChannel:
-    """Parse any valid channel name; our conventions fill in workspace, user and resource.
+def waxos_channel(channel: str | ChannelName) -> WaxosChannel:
+    """Read our conventions from a channel; a string is validated first (`InvalidName` if it is not one).
 
     Shapes outside our conventions (e.g. `presence-user-1`, `workspace-1` without resource on a private
-    channel) parse with no owner, so the channel policy denies them.
+    channel) come back with no owner, so the channel policy denies them.
     """
-    validate_channel_name(channel)
-    kind = channel_kind(channel)
-    match = _OURS.fullmatch(channel)
+    parsed = channel if isinstance(channel, ChannelName) else validate_channel_name(channel)
+    kind = parsed.kind
+    match = _OURS.fullmatch(parsed.name)
     if match is None:
-        return ParsedChannel(channel, kind)
+        return WaxosChannel(parsed)
     workspace, resource, user = match["workspace"], match["resource"], match["user"]
     if user is not None:
         if kind is ChannelKind.PRIVATE:
-            return ParsedChannel(channel, kind, user_id=int(user))
-        return ParsedChannel(channel, kind)
+            return WaxosChannel(parsed, user_id=int(user))
+        return WaxosChannel(parsed)
     if kind is ChannelKind.PRESENCE:
         if resource is None:
-            return ParsedChannel(channel, kind, workspace_id=int(workspace))
-        return ParsedChannel(channel, kind)
+            return WaxosChannel(parsed, workspace_id=int(workspace))
+        return WaxosChannel(parsed)
     if resource is None:
-        return ParsedChannel(channel, kind)
-    return ParsedChannel(channel, kind, workspace_id=int(workspace), resource=resource)
+        return WaxosChannel(parsed)
+    return WaxosChannel(parsed, workspace_id=int(workspace))

@@ -18,7 +18,8 @@ from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import Role
 from waxos.auth.service import membership_role
-from waxos.channels.names import ChannelKind, ParsedChannel, parse_channel
+from waxos.channels.names import WaxosChannel, waxos_channel
+from waxos.pusher_protocol.names import ChannelKind, ChannelName
 
 NOT_A_MEMBER = "not a member of this workspace"
 NOT_YOUR_USER_CHANNEL = "a user channel is only for its own user"
@@ -45,7 +46,7 @@ class Staff(Protocol):
 class Allowed:
     """The user may subscribe; `presence` is their member record when the channel is a presence one."""
 
-    channel: ParsedChannel
+    channel: WaxosChannel
     presence: dict[str, Any] | None = None
 
 
@@ -53,7 +54,7 @@ class Allowed:
 class Denied:
     """The user may not subscribe; `reason` says why without revealing anything about other tenants."""
 
-    channel: ParsedChannel
+    channel: WaxosChannel
     reason: str
 
 
@@ -86,7 +87,7 @@ def signed_in_user(user: Staff) -> dict[str, Any]:
     return {"id": str(user.id), "user_info": {"name": user.name}}
 
 
-def decide(user: Staff, channel: ParsedChannel, role: Role | None) -> Decision:
+def decide(user: Staff, channel: WaxosChannel, role: Role | None) -> Decision:
     """Apply the rules to a parsed channel, given the user's role in its workspace (None: no member).
 
     - `private-workspace-{id}.{resource}`, `private-encrypted-workspace-{id}.{resource}` and
@@ -109,28 +110,28 @@ def decide(user: Staff, channel: ParsedChannel, role: Role | None) -> Decision:
     return Allowed(channel)
 
 
-def _workspace_of(channel: ParsedChannel) -> int | None:
+def _workspace_of(channel: WaxosChannel) -> int | None:
     """The workspace whose membership the rules will ask about, if any."""
     return channel.workspace_id if channel.kind is not ChannelKind.PUBLIC else None
 
 
-async def authorize_channel(session: AsyncSession, user: Staff, channel: str) -> Decision:
+async def authorize_channel(session: AsyncSession, user: Staff, channel: str | ChannelName) -> Decision:
     """Decide for a user already loaded, reading their membership from the database.
 
-    Raises `waxos.channels.names.InvalidName` when `channel` is not a valid channel name at all.
+    Raises `InvalidName` when `channel` is a string that is not a valid channel name at all.
     """
-    parsed = parse_channel(channel)
+    parsed = waxos_channel(channel)
     workspace_id = _workspace_of(parsed)
     role = None if workspace_id is None else await membership_role(session, user.id, workspace_id)
     return _logged(user, decide(user, parsed, role))
 
 
-async def authorize_user_id(lookup: StaffLookup, user_id: int, channel: str) -> Decision:
+async def authorize_user_id(lookup: StaffLookup, user_id: int, channel: str | ChannelName) -> Decision:
     """Decide for the user an access token names, reading the user and membership on this call.
 
-    Raises `NotAuthenticated` when the user no longer exists, and `InvalidName` for an invalid name.
+    Raises `NotAuthenticated` when the user no longer exists, and `InvalidName` for an invalid name string.
     """
-    parsed = parse_channel(channel)
+    parsed = waxos_channel(channel)
     standing = await lookup.standing(user_id, _workspace_of(parsed))
     if standing is None:
         raise NotAuthenticated(USER_GONE)

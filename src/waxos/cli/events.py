@@ -12,7 +12,6 @@ from datetime import timedelta
 import click
 from prometheus_client import start_http_server
 
-from waxos.channels.names import InvalidName
 from waxos.cli.context import EXIT_USAGE, settings_from
 from waxos.db.base import utcnow
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
@@ -27,6 +26,7 @@ from waxos.events import (
 )
 from waxos.events.retention import prune
 from waxos.publisher.service import PusherService
+from waxos.pusher_protocol.names import InvalidName
 from waxos.relay.metrics import RelayMetrics
 from waxos.relay.relay import Relay, RelayConfig, default_owner
 from waxos.usage.live import live_snapshot

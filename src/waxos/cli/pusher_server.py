@@ -10,6 +10,7 @@ import click
 from dotenv import dotenv_values
 
 from waxos.pusher_protocol import AppConfig
+from waxos.pusher_protocol.limits import CLIENT_EVENTS_PER_SECOND
 from waxos.pusher_server.config import ServerConfig
 from waxos.pusher_server.runner import run
 
@@ -60,7 +61,7 @@ def _setting(name: str, file_values: dict[str, str]) -> str | None:
 @click.option(
     "--client-event-rate-limit",
     type=click.IntRange(0),
-    default=10,
+    default=CLIENT_EVENTS_PER_SECOND,
     show_default=True,
     help="Client events per second per connection; 0 for no limit.",
 )

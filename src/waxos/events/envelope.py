@@ -12,9 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from waxos.channels.names import ChannelKind, channel_kind
-
-MAX_ENVELOPE_BYTES = 10_240  # Pusher's limit on an event's `data`
+from waxos.pusher_protocol.limits import MAX_DATA_BYTES
+from waxos.pusher_protocol.names import ChannelKind, ChannelName
 
 
 class EventTooLarge(ValueError):
@@ -43,18 +42,18 @@ class Envelope(BaseModel):
         )
 
 
-def check_size(channel: str, encoded: str) -> None:
+def check_size(channel: ChannelName, encoded: str) -> None:
     """Refuse an envelope whose `data`, as Pusher will receive it, exceeds 10,240 bytes."""
     size = len(encoded.encode("utf-8"))
-    if channel_kind(channel) is ChannelKind.ENCRYPTED:
+    if channel.kind is ChannelKind.ENCRYPTED:
         # End-to-end encryption sends {"nonce": base64(24 bytes), "ciphertext": base64(secretbox)}: the
         # limit applies to that, so count what it will weigh rather than the plaintext.
         ciphertext = 4 * -(-(size + 16) // 3)
         size = len(json.dumps({"nonce": "x" * 32, "ciphertext": "x" * ciphertext}))
-    if size > MAX_ENVELOPE_BYTES:
+    if size > MAX_DATA_BYTES:
         raise EventTooLarge(
-            f"the envelope for {channel} is {size} bytes once encoded; Pusher accepts at most "
-            f"{MAX_ENVELOPE_BYTES}: send ids and fetch the rest through the API"
+            f"the envelope for {channel.name} is {size} bytes once encoded; Pusher accepts at most "
+            f"{MAX_DATA_BYTES}: send ids and fetch the rest through the API"
         )
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
 from waxos.db.base import Base, UTCDateTime
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH, MAX_EVENT_NAME_LENGTH
 
 # SQLite only auto-increments INTEGER; sequence numbers are 64-bit everywhere else.
 Seq = BigInteger().with_variant(Integer(), "sqlite")
@@ -43,7 +43,7 @@ class LoggedEvent(Base):
     channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_LENGTH), primary_key=True)
     seq: Mapped[int] = mapped_column(Seq, primary_key=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
-    type: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(MAX_EVENT_NAME_LENGTH))
     workspace_id: Mapped[int | None] = mapped_column(Seq)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)

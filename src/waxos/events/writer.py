@@ -22,12 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from waxos.channels.names import ChannelKind, parse_channel
+from waxos.channels.names import waxos_channel
 from waxos.db.base import utcnow
 from waxos.events import wakeup
 from waxos.events.catalogue import CATALOGUE, Event, UnknownEvent
 from waxos.events.envelope import Envelope, check_size, new_event_id
 from waxos.events.tables import ChannelHead, LoggedEvent
+from waxos.pusher_protocol.names import ChannelKind
 
 MAX_EVENTS_PER_EMIT = 10_000
 _HOOKED = "waxos.events.hooked"
@@ -67,7 +68,7 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
                 f"{type(item).__name__} ({item.type!r}) is not a catalogued event; "
                 f"known: {', '.join(sorted(CATALOGUE))}"
             )
-    parsed = parse_channel(channel)
+    parsed = waxos_channel(channel)
     if parsed.kind is ChannelKind.PUBLIC:
         # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
         raise ChannelRefused(f"{channel}: sequenced events travel on private or presence channels only")
@@ -88,7 +89,7 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
     # the channel's lock), and the real seq is spliced into the same text once it is known.
     encoded = [draft.encode() for draft in drafts]
     for text_ in encoded:
-        check_size(channel, text_)
+        check_size(parsed.channel, text_)
     head = await _advance_head(session, channel, len(drafts))
     first = head - len(drafts) + 1
     envelopes = [draft.model_copy(update={"seq": first + n}) for n, draft in enumerate(drafts)]

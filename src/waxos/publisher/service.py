@@ -23,14 +23,7 @@ import pusher
 from pusher.crypto import encrypt, parse_master_key
 from pusher.http import POST, Request
 
-from waxos.channels.names import (
-    ChannelKind,
-    InvalidName,
-    channel_kind,
-    validate_channel_name,
-    validate_event_name,
-    validate_socket_id,
-)
+from waxos.channels.names import validate_channel_name, validate_event_name, validate_socket_id
 from waxos.config import Settings
 from waxos.publisher.http1 import Http1Backend, Http1Pool
 from waxos.publisher.metrics import PublishMetrics
@@ -42,14 +35,19 @@ from waxos.publisher.results import (
     from_transport_error,
 )
 from waxos.publisher.transport import HttpxBackend, RawResponse, TransportError, make_http_client
+from waxos.pusher_protocol.limits import (
+    MAX_BATCH_EVENTS,
+    MAX_CHANNELS_PER_TRIGGER,
+    MAX_DATA_BYTES,
+    MAX_USER_ID_LENGTH,
+)
+from waxos.pusher_protocol.names import ChannelKind, ChannelName, InvalidName, is_valid_user_id, parse_channel
 
 logger = logging.getLogger(__name__)
 
-MAX_DATA_BYTES = 10_240
-MAX_CHANNELS_PER_TRIGGER = 100
-MAX_EVENTS_PER_BATCH_REQUEST = 10
 BATCH_CONCURRENCY = 4
-_USER_ID_MAX = 200
+# Pusher's limit under the relay's name for it, until the relay imports `pusher_protocol.limits` itself.
+MAX_EVENTS_PER_BATCH_REQUEST = MAX_BATCH_EVENTS
 
 
 class PublishInvalid(ValueError):
@@ -146,7 +144,7 @@ class PusherService:
         _check_event(event)
         if socket_id is not None:
             _check_socket_id(socket_id)
-        if channel_kind(names[0]) is ChannelKind.ENCRYPTED:
+        if parse_channel(names[0]).kind is ChannelKind.ENCRYPTED:
             # Encrypted payloads are sealed and size-checked by us; the batch path sends them as-is.
             batch = await self.trigger_batch([OutgoingEvent(names[0], event, data, socket_id)])
             return batch.chunks[0]
@@ -169,10 +167,7 @@ class PusherService:
         that needs per-channel order across requests (the relay) sends one request at a time per channel.
         """
         items = [self._batch_item(event) for event in events]
-        chunks = [
-            items[i : i + MAX_EVENTS_PER_BATCH_REQUEST]
-            for i in range(0, len(items), MAX_EVENTS_PER_BATCH_REQUEST)
-        ]
+        chunks = [items[i : i + MAX_BATCH_EVENTS] for i in range(0, len(items), MAX_BATCH_EVENTS)]
         limit = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def send(chunk: list[dict[str, str]]) -> PusherResult:
@@ -186,7 +181,7 @@ class PusherService:
                 )
 
         results = await asyncio.gather(*(send(chunk) for chunk in chunks))
-        return BatchResult(tuple(results), MAX_EVENTS_PER_BATCH_REQUEST)
+        return BatchResult(tuple(results), MAX_BATCH_EVENTS)
 
     def _batch_item(self, event: OutgoingEvent) -> dict[str, str]:
         _check_channels([event.channel], self._master_key is not None)
@@ -203,7 +198,7 @@ class PusherService:
     def _encode(self, channel: str, data: Any) -> str:
         """The `data` string as sent, encrypted for `private-encrypted-` channels, size-checked."""
         encoded = _encode_data(data)
-        if channel_kind(channel) is ChannelKind.ENCRYPTED:
+        if parse_channel(channel).kind is ChannelKind.ENCRYPTED:
             sealed = encrypt(channel, encoded, self._master_key)
             encoded = json.dumps(sealed, ensure_ascii=False)
             _check_size(encoded, "encrypted data")
@@ -242,30 +237,29 @@ class PusherService:
 
     # Auth signatures (pure CPU; synchronous)
 
-    def authenticate_private_channel(self, socket_id: str, channel: str) -> dict[str, str]:
-        """The auth JSON for a `private-` or `private-encrypted-` channel."""
+    def authenticate_private_channel(self, socket_id: str, channel: str | ChannelName) -> dict[str, str]:
+        """The auth JSON for a `private-` or `private-encrypted-` channel (a string is validated first)."""
         validate_socket_id(socket_id)
-        validate_channel_name(channel)
-        kind = channel_kind(channel)
-        if kind not in (ChannelKind.PRIVATE, ChannelKind.ENCRYPTED):
+        parsed = _parsed(channel)
+        if parsed.kind not in (ChannelKind.PRIVATE, ChannelKind.ENCRYPTED):
             raise InvalidName("channel name", "must start with private- for private channel auth")
-        if kind is ChannelKind.ENCRYPTED and self._master_key is None:
+        if parsed.kind is ChannelKind.ENCRYPTED and self._master_key is None:
             raise EncryptionNotConfigured()
-        return _as_text(self._sdk.authenticate(channel=channel, socket_id=socket_id))
+        return _as_text(self._sdk.authenticate(channel=parsed.name, socket_id=socket_id))
 
     def authenticate_presence_channel(
-        self, socket_id: str, channel: str, user_data: Mapping[str, Any]
+        self, socket_id: str, channel: str | ChannelName, user_data: Mapping[str, Any]
     ) -> dict[str, str]:
         """The auth JSON for a `presence-` channel; `user_data` needs a string `user_id`."""
         validate_socket_id(socket_id)
-        validate_channel_name(channel)
-        if channel_kind(channel) is not ChannelKind.PRESENCE:
+        parsed = _parsed(channel)
+        if parsed.kind is not ChannelKind.PRESENCE:
             raise InvalidName("channel name", "must start with presence- for presence auth")
         user_id = user_data.get("user_id")
         if not isinstance(user_id, str) or not user_id:
             raise PublishInvalid("presence user_data needs a non-empty string user_id")
         return _as_text(
-            self._sdk.authenticate(channel=channel, socket_id=socket_id, custom_data=dict(user_data))
+            self._sdk.authenticate(channel=parsed.name, socket_id=socket_id, custom_data=dict(user_data))
         )
 
     def authenticate_user(self, socket_id: str, user_data: Mapping[str, Any]) -> dict[str, str]:
@@ -365,7 +359,7 @@ def _check_channels(channels: list[str], encryption_enabled: bool) -> None:
             validate_channel_name(channel)
         except InvalidName as exc:
             raise PublishInvalid(f"{exc} ({channel[:40]!r})") from exc
-    encrypted = [c for c in channels if channel_kind(c) is ChannelKind.ENCRYPTED]
+    encrypted = [c for c in channels if parse_channel(c).kind is ChannelKind.ENCRYPTED]
     if encrypted and len(channels) > 1:
         raise PublishInvalid("an encrypted channel must be triggered alone")
     if encrypted and not encryption_enabled:
@@ -386,10 +380,13 @@ def _check_socket_id(socket_id: str) -> str:
         raise PublishInvalid(str(exc)) from exc
 
 
+def _parsed(channel: str | ChannelName) -> ChannelName:
+    """A channel the auth path already parsed (the API validates once), or a caller's string, validated."""
+    return channel if isinstance(channel, ChannelName) else validate_channel_name(channel)
+
+
 def _check_user_id(user_id: str) -> None:
-    if not user_id or len(user_id) > _USER_ID_MAX:
-        raise PublishInvalid(f"user id must be 1-{_USER_ID_MAX} characters")
-    try:
-        validate_channel_name(user_id)
-    except InvalidName as exc:
-        raise PublishInvalid("user id may use only letters, digits and -_=@,.;") from exc
+    if not is_valid_user_id(user_id):
+        raise PublishInvalid(
+            f"user id must be 1-{MAX_USER_ID_LENGTH} characters of letters, digits and -_=@,.;"
+        )

@@ -23,6 +23,7 @@ from waxos.pusher_protocol.names import (
     SERVER_TO_USER_PREFIX,
     ChannelKind,
     ChannelName,
+    InvalidName,
     is_valid_event_name,
     parse_channel,
 )
@@ -222,11 +223,12 @@ class PusherApp:
 
     def _subscribe(self, connection: Connection, data: dict[str, object], now: float) -> None:
         raw_channel = data.get("channel")
-        channel = parse_channel(raw_channel)
         shown = raw_channel if isinstance(raw_channel, str) else ""
         try:
-            if channel is None:
-                raise _Refusal(f"Invalid channel name '{shown}'", 400)
+            try:
+                channel = parse_channel(raw_channel)
+            except InvalidName as exc:
+                raise _Refusal(f"Invalid channel name '{shown}'", 400) from exc
             if channel.name in connection.subscriptions:
                 raise FrameError(f"Existing subscription to channel {channel.name}")
             member = self._authorize(connection, channel, data)
@@ -341,8 +343,8 @@ class PusherApp:
         name = message.channel
         if name is None or name not in connection.subscriptions:
             raise FrameError(f"Cannot broadcast client event (connection not subscribed to channel {name})")
-        channel = parse_channel(name)
-        if channel is None or not channel.allows_client_events:
+        # A subscribed channel's name was parsed when it was joined: it parses again.
+        if not parse_channel(name).allows_client_events:
             raise FrameError("Client event rejected - only supported on private and presence channels")
         if not is_valid_event_name(message.event):
             raise FrameError("Client event rejected - event name is too long")
@@ -373,8 +375,8 @@ class PusherApp:
             if exclude is not None and exclude in recipients:
                 recipients.remove(exclude)
             self._send(recipients, messages.channel_event(event, name, data))
-            channel = parse_channel(name)
-            if channel is not None and channel.cached:
+            # `_parse_event` checked every name before anything was published.
+            if parse_channel(name).cached:
                 self.hub.cache_put(name, event, data, now + self.config.cache_ttl)
                 self._cache_miss_reported.discard(name)
 

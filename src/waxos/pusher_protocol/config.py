@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from waxos.pusher_protocol.limits import CLIENT_EVENTS_PER_SECOND, MAX_DATA_BYTES, MAX_PRESENCE_MEMBERS
+
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
@@ -16,9 +18,9 @@ class AppConfig:
     # Pusher advertises 120 s; pusher-js pings after that much silence and expects a reply in 30 s.
     activity_timeout: int = 120
     pong_timeout: float = 30.0
-    client_event_rate_limit: int = 10
-    max_presence_members: int = 100
-    max_data_bytes: int = 10_240
+    client_event_rate_limit: int = CLIENT_EVENTS_PER_SECOND
+    max_presence_members: int = MAX_PRESENCE_MEMBERS
+    max_data_bytes: int = MAX_DATA_BYTES
     max_frame_bytes: int = 16_384
     cache_ttl: float = 1_800.0
     timestamp_tolerance: float = 600.0

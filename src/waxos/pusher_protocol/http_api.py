@@ -14,12 +14,12 @@ from urllib.parse import unquote
 from waxos.pusher_protocol.app import PusherApp
 from waxos.pusher_protocol.errors import HttpError, excerpt
 from waxos.pusher_protocol.http_auth import parse_query, verify_request
+from waxos.pusher_protocol.limits import MAX_BATCH_EVENTS, MAX_CHANNELS_PER_TRIGGER, MAX_EVENT_NAME_LENGTH
 from waxos.pusher_protocol.messages import dumps, loads
 from waxos.pusher_protocol.names import (
-    MAX_BATCH_EVENTS,
-    MAX_CHANNELS_PER_TRIGGER,
     ChannelKind,
     ChannelName,
+    InvalidName,
     is_valid_event_name,
     is_valid_socket_id,
     is_valid_user_id,
@@ -102,9 +102,10 @@ def _handle(app: PusherApp, request: HttpRequest, now: float) -> HttpResponse:
         app.terminate_user(user_id, now)
         return HttpResponse.json({})
     name = groups["channel"]
-    channel = parse_channel(name)
-    if channel is None:
-        raise HttpError(400, f"Invalid channel name: {excerpt(name)}")
+    try:
+        channel = parse_channel(name)
+    except InvalidName as exc:
+        raise HttpError(400, f"Invalid channel name: {excerpt(name)}") from exc
     if route == "users":
         if channel.kind is not ChannelKind.PRESENCE:
             raise HttpError(400, "Users can only be retrieved for presence channels")
@@ -150,7 +151,7 @@ def _parse_event(app: PusherApp, body: dict[str, Any], *, batch: bool) -> _Event
     if not isinstance(name, str):
         raise HttpError(400, "Expected name parameter to be a string")
     if not is_valid_event_name(name):
-        raise HttpError(400, "Event name is too long (at most 200 characters)")
+        raise HttpError(400, f"Event name is too long (at most {MAX_EVENT_NAME_LENGTH} characters)")
     data = body.get("data")
     if not isinstance(data, str):
         raise HttpError(400, "Expected data parameter to be a string")
@@ -166,11 +167,13 @@ def _parse_event(app: PusherApp, body: dict[str, Any], *, batch: bool) -> _Event
         raise HttpError(400, "Expected channels parameter to be a non-empty array of strings")
     if len(channels) > MAX_CHANNELS_PER_TRIGGER:
         raise HttpError(400, f"Too many channels: at most {MAX_CHANNELS_PER_TRIGGER} per event")
-    parsed = [parse_channel(channel) for channel in channels]
-    for raw, channel in zip(channels, parsed, strict=True):
-        if channel is None:
-            raise HttpError(400, f"Invalid channel name: {excerpt(raw)}")
-    encrypted = any(c is not None and c.kind is ChannelKind.ENCRYPTED for c in parsed)
+    parsed = []
+    for raw in channels:
+        try:
+            parsed.append(parse_channel(raw))
+        except InvalidName as exc:
+            raise HttpError(400, f"Invalid channel name: {excerpt(raw)}") from exc
+    encrypted = any(c.kind is ChannelKind.ENCRYPTED for c in parsed)
     if encrypted and len(channels) > 1:
         raise HttpError(400, "Cannot trigger to multiple channels when one is encrypted")
     socket_id = body.get("socket_id")

@@ -1,4 +1,4 @@
-"""Channel and event names: the grammar, the channel kinds a prefix selects, and the size limits."""
+"""Channel and event names: the grammar, the channel kinds a prefix selects, and the one channel parser."""
 
 from __future__ import annotations
 
@@ -6,19 +6,25 @@ import enum
 import re
 from dataclasses import dataclass
 
-# Pusher documents 164 characters, but every official server SDK lets 200 through; a local server that is
-# stricter than the SDKs would reject names production accepts, so the SDK limit is the one enforced.
-MAX_CHANNEL_NAME_LENGTH = 200
-MAX_EVENT_NAME_LENGTH = 200
-MAX_USER_ID_LENGTH = 200
-MAX_DATA_BYTES = 10_240
-MAX_CHANNELS_PER_TRIGGER = 100
-MAX_BATCH_EVENTS = 10
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH, MAX_EVENT_NAME_LENGTH, MAX_USER_ID_LENGTH
+
 SERVER_TO_USER_PREFIX = "#server-to-user-"
 CLIENT_EVENT_PREFIX = "client-"
 
-_NAME = re.compile(r"\A[-a-zA-Z0-9_=@,.;]+\Z")
-_SOCKET_ID = re.compile(r"\A\d+\.\d+\Z")
+# Channel names and user ids; the same character class in every official SDK.
+NAME_CHARSET = re.compile(r"[-a-zA-Z0-9_=@,.;]+")
+# Two unsigned integers joined by a dot. ASCII digits only: Python's `\d` also matches other scripts' digits,
+# which pusher-js and the Node SDK refuse.
+SOCKET_ID = re.compile(r"[0-9]+\.[0-9]+")
+
+
+class InvalidName(ValueError):
+    """A channel name, event name, socket id or id breaks a rule; `what` is the thing, `rule` the rule."""
+
+    def __init__(self, what: str, rule: str) -> None:
+        self.what = what
+        self.rule = rule
+        super().__init__(f"invalid {what}: {rule}")
 
 
 class ChannelKind(enum.Enum):
@@ -57,22 +63,17 @@ class ChannelName:
         return ""
 
 
-def is_valid_name(value: str, max_length: int = MAX_CHANNEL_NAME_LENGTH) -> bool:
-    """True when `value` uses only the channel charset and fits `max_length`."""
-    return len(value) <= max_length and _NAME.match(value) is not None
-
-
-def parse_channel(value: object) -> ChannelName | None:
-    """Classify a channel name, or None when it is not a valid one."""
+def parse_channel(value: object) -> ChannelName:
+    """Classify a channel name by its prefix, or raise `InvalidName` naming the rule it breaks."""
     if not isinstance(value, str):
-        return None
+        raise InvalidName("channel name", "must be a string")
     if value.startswith(SERVER_TO_USER_PREFIX):
-        user_id = value.removeprefix(SERVER_TO_USER_PREFIX)
-        if not is_valid_name(value.removeprefix("#")) or not user_id:
-            return None
+        # `#` is reserved to Pusher; the rest of the name follows the usual rules.
+        if value == SERVER_TO_USER_PREFIX:
+            raise InvalidName("channel name", "#server-to-user- needs a user id")
+        _check_channel_text(value.removeprefix("#"))
         return ChannelName(value, ChannelKind.SERVER_TO_USER, cached=False)
-    if not is_valid_name(value):
-        return None
+    _check_channel_text(value)
     if value.startswith("private-encrypted-"):
         kind = ChannelKind.ENCRYPTED
         cached = value.startswith("private-encrypted-cache-")
@@ -88,6 +89,15 @@ def parse_channel(value: object) -> ChannelName | None:
     return ChannelName(value, kind, cached)
 
 
+def _check_channel_text(value: str) -> None:
+    if not value:
+        raise InvalidName("channel name", "must not be empty")
+    if len(value) > MAX_CHANNEL_NAME_LENGTH:
+        raise InvalidName("channel name", f"at most {MAX_CHANNEL_NAME_LENGTH} characters")
+    if NAME_CHARSET.fullmatch(value) is None:
+        raise InvalidName("channel name", "only letters, digits and -_=@,.; are allowed")
+
+
 def is_valid_event_name(value: object) -> bool:
     """An event name is a non-empty string of at most 200 characters (Pusher checks no charset)."""
     return isinstance(value, str) and 0 < len(value) <= MAX_EVENT_NAME_LENGTH
@@ -95,9 +105,13 @@ def is_valid_event_name(value: object) -> bool:
 
 def is_valid_socket_id(value: object) -> bool:
     """Socket ids are two unsigned integers joined by a dot, as every server SDK checks."""
-    return isinstance(value, str) and _SOCKET_ID.match(value) is not None
+    return isinstance(value, str) and SOCKET_ID.fullmatch(value) is not None
 
 
 def is_valid_user_id(value: object) -> bool:
-    """A user id is a non-empty string in the channel charset, as the SDKs validate it."""
-    return isinstance(value, str) and is_valid_name(value, MAX_USER_ID_LENGTH)
+    """A user id is a non-empty string in the channel charset, at most 128 characters."""
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_USER_ID_LENGTH
+        and NAME_CHARSET.fullmatch(value) is not None
+    )

@@ -17,9 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waxos.channels.names import MAX_CHANNEL_NAME_LENGTH
 from waxos.db.base import Base, UTCDateTime
 from waxos.events.tables import LoggedEvent
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
 
 
 class RelayLease(Base):
