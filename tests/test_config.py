@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -117,8 +120,22 @@ def test_secret_never_appears_in_errors_or_summary(monkeypatch: pytest.MonkeyPat
     assert "s3cr3t" not in repr(settings)
 
 
-def test_production_refuses_development_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    set_env(monkeypatch, WAXOS_ENV="production", PUSHER_SECRET="waxos-dev-secret", PUSHER_USE_TLS="false")
+def strong_key() -> str:
+    """A fresh 32-byte key, as an operator would generate one (never a committed value)."""
+    return secrets.token_urlsafe(32)
+
+
+def pusher_like_secret() -> str:
+    """Shaped like a Pusher app secret: 20 hex characters."""
+    return secrets.token_hex(10)
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_outside_development_every_development_credential_is_refused_in_one_message(
+    monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    # The reported case: staging with no WAXOS_SECRET_KEY signed tokens with the committed development key.
+    set_env(monkeypatch, WAXOS_ENV=env, PUSHER_SECRET="waxos-dev-secret", PUSHER_USE_TLS="false")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert set(caught.value.problems) == {
@@ -127,14 +144,150 @@ def test_production_refuses_development_credentials(monkeypatch: pytest.MonkeyPa
         "WAXOS_SECRET_KEY",
         "PUSHER_USE_TLS",
     }
+    assert caught.value.problems["WAXOS_SECRET_KEY"].startswith(f"must be set in {env}")
     assert "waxos-dev-secret" not in str(caught.value)
+    assert "waxos-dev-signing-key" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WAXOS_SECRET_KEY", "WAXOS-DEV-SIGNING-KEY-NOT-FOR-PRODUCTION"),
+        ("WAXOS_SECRET_KEY", "ChangeMe"),
+        ("PUSHER_SECRET", "Waxos-Dev-Secret"),
+        ("PUSHER_SECRET", "Change-Me"),
+    ],
+)
+def test_development_values_are_refused_in_any_letter_case(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    secrets_ = {"WAXOS_SECRET_KEY": strong_key(), "PUSHER_SECRET": pusher_like_secret(), name: value}
+    set_env(monkeypatch, WAXOS_ENV="staging", PUSHER_APP_ID="2073332", **secrets_)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert list(caught.value.problems) == [name]
+    assert "development value" in caught.value.problems[name]
+    assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "short",
+        "a-long-random-signing-key-from-vault",  # words: about 216 bits by its alphabet, 256 needed
+        secrets.token_hex(16),
+        "a" * 64,
+        "0123456789abcdef" * 4,
+        "Zq3!" * 20,
+    ],
+    ids=["short", "words", "16-random-bytes", "one-letter", "hex-pattern", "symbol-pattern"],
+)
+def test_a_weak_signing_key_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, weak: str
+) -> None:
+    set_env(
+        monkeypatch,
+        WAXOS_ENV="production",
+        PUSHER_APP_ID="2073332",
+        PUSHER_SECRET=pusher_like_secret(),
+        WAXOS_SECRET_KEY=weak,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert list(caught.value.problems) == ["WAXOS_SECRET_KEY"]
+    assert "too weak for production" in caught.value.problems["WAXOS_SECRET_KEY"]
+    assert weak not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [
+        lambda: secrets.token_urlsafe(32),
+        lambda: secrets.token_hex(32),
+        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        lambda: secrets.token_hex(32).upper(),
+    ],
+)
+def test_keys_from_the_usual_generators_are_strong_enough(
+    monkeypatch: pytest.MonkeyPatch, make_key: Callable[[], str]
+) -> None:
+    for _ in range(50):
+        set_env(
+            monkeypatch,
+            WAXOS_ENV="staging",
+            PUSHER_APP_ID="2073332",
+            PUSHER_SECRET=pusher_like_secret(),
+            WAXOS_SECRET_KEY=make_key(),
+        )
+        assert load_settings().waxos_env is Environment.STAGING
+
+
+def test_a_pusher_secret_shorter_than_pushers_or_equal_to_the_signing_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = strong_key()
+    set_env(monkeypatch, WAXOS_ENV="staging", PUSHER_APP_ID="2073332", WAXOS_SECRET_KEY=key)
+    monkeypatch.setenv("PUSHER_SECRET", secrets.token_hex(9))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert list(caught.value.problems) == ["PUSHER_SECRET"]
+    assert "at least 20 characters" in caught.value.problems["PUSHER_SECRET"]
+    monkeypatch.setenv("PUSHER_SECRET", key)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems == {"PUSHER_SECRET": "must not be the same value as WAXOS_SECRET_KEY"}
+
+
+def test_a_weak_master_key_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    zeros = base64.b64encode(bytes(32)).decode()
+    set_env(monkeypatch, PUSHER_ENCRYPTION_MASTER_KEY_BASE64=zeros)
+    assert load_settings().pusher_encryption_master_key_base64 is not None
+    set_env(
+        monkeypatch,
+        WAXOS_ENV="production",
+        PUSHER_APP_ID="2073332",
+        PUSHER_SECRET=pusher_like_secret(),
+        WAXOS_SECRET_KEY=strong_key(),
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert list(caught.value.problems) == ["PUSHER_ENCRYPTION_MASTER_KEY_BASE64"]
+
+
+def test_a_single_problem_is_named_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        WAXOS_ENV="production",
+        PUSHER_APP_ID="2073332",
+        PUSHER_SECRET=pusher_like_secret(),
+        WAXOS_SECRET_KEY=strong_key(),
+        PUSHER_USE_TLS="false",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems == {"PUSHER_USE_TLS": "must be true in production"}
+    assert "SETTINGS" not in str(caught.value)
+
+
+def test_shape_and_environment_problems_come_in_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, WAXOS_ENV="production", PUSHER_PORT="six", PUSHER_SECRET="secret")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert set(caught.value.problems) == {"PUSHER_PORT", "PUSHER_SECRET", "PUSHER_APP_ID", "WAXOS_SECRET_KEY"}
+
+
+def test_development_keeps_its_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, PUSHER_SECRET="waxos-dev-secret", PUSHER_USE_TLS="false")
+    settings = load_settings()
+    assert settings.waxos_secret_key.get_secret_value() == "waxos-dev-signing-key-not-for-production"
 
 
 def test_production_starts_with_real_looking_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     set_env(
         monkeypatch,
         WAXOS_ENV="production",
-        WAXOS_SECRET_KEY="a-long-random-signing-key-from-vault",
+        WAXOS_SECRET_KEY=strong_key(),
+        PUSHER_SECRET=pusher_like_secret(),
         PUSHER_APP_ID="2073332",
         PUSHER_KEY="f509dea7753e0f72661c",
     )

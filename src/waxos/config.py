@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import math
 import os
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".env"
@@ -22,10 +24,16 @@ ENV_FILE_VARIABLE = "WAXOS_ENV_FILE"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/waxos.db"
 
 # Credentials that exist only for local development: the committed `.env.development` uses them, and the
-# tests too. Production refuses to start with any of them, so a copied development file cannot go live.
+# tests too. Staging and production refuse them in any letter case, so a copied development file cannot
+# go live; they also refuse TLS off and weak secrets (see `_weakness`).
 DEVELOPMENT_PUSHER_SECRETS = frozenset({"waxos-dev-secret", "secret", "changeme", "change-me"})
-DEVELOPMENT_SECRET_KEYS = frozenset({"waxos-dev-signing-key-not-for-production", "changeme"})
+DEVELOPMENT_SECRET_KEY = "waxos-dev-signing-key-not-for-production"  # noqa: S105  (the development default)
+DEVELOPMENT_SECRET_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "changeme", "change-me", "secret"})
 DEVELOPMENT_APP_IDS = frozenset({"100001"})
+# Outside development: WAXOS_SECRET_KEY signs every access token, so it needs as much entropy as the
+# HS256 key derived from it (32 bytes); a Pusher secret is 20 hex characters, and none is shorter.
+MIN_SECRET_KEY_BITS = 256
+MIN_PUSHER_SECRET_LENGTH = 20
 
 _APP_ID = re.compile(r"^[0-9]{1,20}$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -57,7 +65,8 @@ class Settings(BaseSettings):
 
     waxos_env: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
-    waxos_secret_key: SecretStr = SecretStr("waxos-dev-signing-key-not-for-production")
+    # Checked even when left at its default: outside development the default is refused.
+    waxos_secret_key: Annotated[SecretStr, Field(validate_default=True)] = SecretStr(DEVELOPMENT_SECRET_KEY)
     waxos_access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     waxos_log_level: str = "INFO"
     waxos_run_relay: bool = True
@@ -87,9 +96,11 @@ class Settings(BaseSettings):
 
     @field_validator("pusher_app_id")
     @classmethod
-    def _app_id(cls, value: str) -> str:
+    def _app_id(cls, value: str, info: ValidationInfo) -> str:
         if not _APP_ID.fullmatch(value):
             raise ValueError("must be the numeric app id")
+        if _strict(info) and value in DEVELOPMENT_APP_IDS:
+            raise ValueError(f"the development app id is refused in {_strict(info)}")
         return value
 
     @field_validator("pusher_key")
@@ -105,6 +116,41 @@ class Settings(BaseSettings):
         raw = value.get_secret_value()
         if not raw or raw.strip() != raw or len(raw) > 256:
             raise ValueError("must be non-empty, without surrounding spaces, at most 256 characters")
+        return value
+
+    @field_validator("waxos_secret_key")
+    @classmethod
+    def _strong_secret_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        env = _strict(info)
+        if not env:
+            return value
+        raw = value.get_secret_value()
+        if _is_development_value(raw, DEVELOPMENT_SECRET_KEYS):
+            raise ValueError(f"must be set in {env}; a development value is refused")
+        weakness = _weakness(raw, MIN_SECRET_KEY_BITS)
+        if weakness:
+            raise ValueError(
+                f"too weak for {env} ({weakness}): use at least 32 random bytes, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @field_validator("pusher_secret")
+    @classmethod
+    def _real_pusher_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        env = _strict(info)
+        if not env:
+            return value
+        raw = value.get_secret_value()
+        if _is_development_value(raw, DEVELOPMENT_PUSHER_SECRETS):
+            raise ValueError(f"a development value is refused in {env}")
+        if len(raw) < MIN_PUSHER_SECRET_LENGTH:
+            raise ValueError(
+                f"must be the app's secret from Pusher (at least {MIN_PUSHER_SECRET_LENGTH} characters)"
+            )
+        key = info.data.get("waxos_secret_key")
+        if isinstance(key, SecretStr) and key.get_secret_value() == raw:
+            raise ValueError("must not be the same value as WAXOS_SECRET_KEY")
         return value
 
     @field_validator("pusher_cluster")
@@ -126,6 +172,13 @@ class Settings(BaseSettings):
     def _blank_port(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("pusher_use_tls")
+    @classmethod
+    def _tls(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and _strict(info):
+            raise ValueError(f"must be true in {_strict(info)}")
+        return value
+
     @field_validator("pusher_host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
@@ -135,7 +188,7 @@ class Settings(BaseSettings):
 
     @field_validator("pusher_encryption_master_key_base64")
     @classmethod
-    def _master_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _master_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None:
             return None
         try:
@@ -144,6 +197,9 @@ class Settings(BaseSettings):
             raise ValueError("must be base64") from exc
         if len(decoded) != 32:
             raise ValueError("must decode to exactly 32 bytes")
+        env = _strict(info)
+        if env and _weakness(value.get_secret_value(), 256):
+            raise ValueError(f"too weak for {env}: use 32 random bytes")
         return value
 
     @field_validator("database_url")
@@ -160,23 +216,6 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
-
-    @model_validator(mode="after")
-    def _production_refuses_development_credentials(self) -> Settings:
-        if self.waxos_env is not Environment.PRODUCTION:
-            return self
-        problems = []
-        if self.pusher_secret.get_secret_value() in DEVELOPMENT_PUSHER_SECRETS:
-            problems.append("PUSHER_SECRET: a development placeholder is refused in production")
-        if self.waxos_secret_key.get_secret_value() in DEVELOPMENT_SECRET_KEYS:
-            problems.append("WAXOS_SECRET_KEY: a development placeholder is refused in production")
-        if self.pusher_app_id in DEVELOPMENT_APP_IDS:
-            problems.append("PUSHER_APP_ID: the development app id is refused in production")
-        if not self.pusher_use_tls:
-            problems.append("PUSHER_USE_TLS: must be true in production")
-        if problems:
-            raise ValueError(" | ".join(problems))
-        return self
 
     @property
     def pusher_api_host(self) -> str:
@@ -199,6 +238,57 @@ class Settings(BaseSettings):
             f"tls={'on' if self.pusher_use_tls else 'off'} secret=*** encrypted_channels={encrypted} "
             f"database={_mask_url(self.database_url)}"
         )
+
+
+def _strict(info: ValidationInfo) -> str:
+    """The environment's name when it is staging or production (strict about credentials), else ''.
+
+    An invalid WAXOS_ENV is reported on its own; the other variables are then checked as in development
+    (the process stops anyway).
+    """
+    env = info.data.get("waxos_env")
+    return env.value if isinstance(env, Environment) and env is not Environment.DEVELOPMENT else ""
+
+
+def _is_development_value(raw: str, development: frozenset[str]) -> bool:
+    folded = raw.casefold()
+    return any(folded == value.casefold() for value in development)
+
+
+_HEX = frozenset(string.hexdigits.lower())
+_BASE64 = frozenset(string.ascii_letters + string.digits + "+/-_")
+
+
+def _weakness(raw: str, min_bits: int) -> str:
+    """Why `raw` cannot hold `min_bits` of entropy, or '' when it may.
+
+    A conservative estimate from what is visible: length times the bits per character of the smallest
+    usual alphabet holding the value (hex 4, base64 6, other printable text 6.5); a value that repeats a
+    shorter pattern, or uses few distinct characters, gets no credit. It cannot prove randomness, only
+    catch what is certainly weak: words, short values, patterns.
+    """
+    body = raw.rstrip("=")  # base64 padding carries nothing
+    chars = set(body)
+    if len(chars) < 8 or _repeats(body):
+        return "it repeats a pattern or uses few distinct characters"
+    if chars <= _HEX or chars <= frozenset(c.upper() for c in _HEX):
+        per_character = 4.0
+    elif chars <= _BASE64:
+        per_character = 6.0
+    else:
+        per_character = math.log2(94)
+    bits = len(body) * per_character
+    if bits < min_bits:
+        return f"about {bits:.0f} bits of entropy at most, {min_bits} needed"
+    return ""
+
+
+def _repeats(text: str) -> bool:
+    """True when `text` is a shorter string repeated (at least twice over)."""
+    return any(
+        text == (text[:period] * (len(text) // period + 1))[: len(text)]
+        for period in range(1, len(text) // 2 + 1)
+    )
 
 
 def _mask_url(url: str) -> str:
@@ -228,10 +318,5 @@ def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: A
                 message = "is required but not set"
             else:
                 message = str(error["msg"]).removeprefix("Value error, ")
-            if not error["loc"] and " | " in message:
-                for part in message.split(" | "):
-                    name, _, why = part.partition(": ")
-                    problems[name] = why
-                continue
             problems[_variable_name(error["loc"])] = message
         raise ConfigError(problems) from None

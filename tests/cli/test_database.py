@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -84,7 +85,7 @@ def test_seed_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
         WAXOS_ENV="production",
         PUSHER_APP_ID="2073332",
         PUSHER_SECRET="a-production-like-test-secret",
-        WAXOS_SECRET_KEY="a-production-like-signing-key-for-tests",
+        WAXOS_SECRET_KEY=secrets.token_urlsafe(32),
     )
     result = CliRunner().invoke(main, ["--env-file", env_file, "seed-demo"])
     assert result.exit_code != 0
