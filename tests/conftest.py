@@ -55,6 +55,20 @@ def require_node() -> str:
     return node
 
 
+def require_chromium() -> str:
+    """Debian's Chromium (or $WAXOS_CHROMIUM) and the `playwright` package to drive it, or skip."""
+    chromium = os.environ.get("WAXOS_CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        skip_or_fail(
+            f"Chromium is not installed at {chromium} (apt-get install chromium; scripts/setup does as root)"
+        )
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        skip_or_fail("the playwright package is missing: run scripts/setup")
+    return chromium
+
+
 def require_promtool() -> str:
     """Prometheus's `promtool` (Debian's `prometheus` package; scripts/setup installs it as root), or skip."""
     promtool = shutil.which("promtool")
