@@ -1,9 +1,10 @@
 """Decision D6: events leave only through the event log and the relay; nothing else publishes to Pusher.
 
 A static scan of `src/waxos`: only the publisher itself, the relay and the CLI's `trigger` diagnostic may
-call `trigger`/`trigger_batch` (or reach the SDK or the raw HTTP backends through a PusherService's private
-parts), and only the publisher and its transports may import the `pusher` SDK, our HTTP backends or an HTTP
-client library. Routes use the PusherService for `authenticate_*` signatures only, which needs none of that.
+call `trigger`/`trigger_batch`/`send_batch` (or reach the SDK or the raw HTTP backends through a
+PusherService's private parts), and only the publisher and its transports may import the `pusher` SDK,
+our HTTP backends or an HTTP client library. Routes use the PusherService for `authenticate_*`
+signatures only, which needs none of that.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "waxos"
 # Publishing calls, and the ways around them: the SDK object, the raw request call, a backend's send.
-PUBLISHING_METHODS = frozenset({"trigger", "trigger_batch", "_sdk", "_call", "send_request", "request"})
+PUBLISHING_METHODS = frozenset(
+    {"trigger", "trigger_batch", "send_batch", "_sdk", "_call", "send_request", "request"}
+)
 # Package rules: only `relay/` and `cli/` (and the publisher itself) call the publisher's send methods;
 # only `publisher/` imports the SDK or an HTTP client.
 MAY_IMPORT_SDK = ("publisher/",)

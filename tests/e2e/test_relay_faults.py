@@ -179,7 +179,8 @@ async def test_429_then_5xx_then_timeout_are_backed_off_without_loss(database_ur
         settings = make_settings(database_url, pusher_port=port, pusher_timeout_seconds=0.5)
         async with migrated(database_url) as (engine, sessions):
             publisher = PusherService(settings)
-            relay = Relay(engine, publisher, RelayConfig(base_delay=0.4, max_delay=4.0, sweep_seconds=0.5))
+            config = RelayConfig(base_delay=0.4, max_delay=4.0, sweep_seconds=0.5, request_timeout=0.5)
+            relay = Relay(engine, publisher, config)
             await emit_messages(sessions, channel, 20)
             await relay.start()
             try:

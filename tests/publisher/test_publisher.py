@@ -16,7 +16,13 @@ from nacl.secret import SecretBox
 from tests.conftest import free_port
 from waxos.config import Settings, load_settings
 from waxos.publisher.results import FailureKind
-from waxos.publisher.service import OutgoingEvent, PublishInvalid, PusherService
+from waxos.publisher.service import (
+    EncodedEvent,
+    EncryptionNotConfigured,
+    OutgoingEvent,
+    PublishInvalid,
+    PusherService,
+)
 from waxos.pusher_protocol.names import InvalidName
 
 SECRET = "test-secret"
@@ -74,7 +80,7 @@ async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
     service = service_with(recorder)
     result = await service.trigger("private-workspace-1.chats", "message.new", {"message_id": 7, "é": "ü"})
     assert result.ok, result
-    assert result.status == 200 and result.attempts == 1 and result.events == 1
+    assert result.status == 200 and result.events == 1
     request = recorder.requests[0]
     assert request.url.host == "127.0.0.1" and request.url.scheme == "http"
     assert request.url.port == service.settings.pusher_api_port
@@ -159,8 +165,8 @@ async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_even
     assert sizes == [5, 10, 10]
     assert all(r.url.path == "/apps/100001/batch_events" for r in recorder.requests)
     assert not result.ok
-    assert result.failed_event_indices() == list(range(10, 20))
     assert [c.ok for c in result.chunks] == [True, False, True]
+    assert [c.events for c in result.chunks] == [10, 10, 5]
     sent = [json.loads(e["data"])["n"] for body in recorder.bodies() for e in body["batch"]]  # type: ignore[attr-defined]
     assert sorted(sent) == list(range(25))
 
@@ -170,6 +176,45 @@ async def test_one_invalid_event_sends_nothing_of_the_batch() -> None:
     events = [OutgoingEvent("c1", "message.new", {}), OutgoingEvent("bad name", "message.new", {})]
     with pytest.raises(PublishInvalid):
         await service_with(recorder).trigger_batch(events)
+    assert recorder.requests == []
+
+
+async def test_send_batch_is_one_request_of_the_encoded_events_as_given() -> None:
+    recorder = Recorder()
+    service = service_with(recorder, pusher_encryption_master_key_base64=MASTER_KEY)
+    events = [
+        EncodedEvent("private-workspace-1.chats", "message.new", '{"seq":1}'),
+        EncodedEvent("private-user-2", "chat.assigned", '{"seq":7}', socket_id="1.2"),
+        EncodedEvent("private-encrypted-workspace-1.chats", "message.new", '{"seq":3}'),
+    ]
+    result = await service.send_batch(events, 1.0)
+    assert result.ok and result.events == 3 and len(recorder.requests) == 1
+    batch = recorder.bodies()[0]["batch"]
+    assert batch[:2] == [  # type: ignore[index]
+        {"channel": "private-workspace-1.chats", "name": "message.new", "data": '{"seq":1}'},
+        {"channel": "private-user-2", "name": "chat.assigned", "data": '{"seq":7}', "socket_id": "1.2"},
+    ]
+    assert set(json.loads(batch[2]["data"])) == {"nonce", "ciphertext"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("count", [0, 11])
+async def test_send_batch_refuses_anything_but_one_request_of_1_to_10(count: int) -> None:
+    recorder = Recorder()
+    events = [EncodedEvent("private-user-1", "message.new", "{}")] * count
+    with pytest.raises(ValueError, match="1-10 events"):
+        await service_with(recorder).send_batch(events)
+    assert recorder.requests == []
+
+
+async def test_send_batch_names_the_channel_it_cannot_seal() -> None:
+    recorder = Recorder()
+    events = [
+        EncodedEvent("private-user-1", "message.new", "{}"),
+        EncodedEvent("private-encrypted-user-1", "message.new", "{}"),
+    ]
+    with pytest.raises(EncryptionNotConfigured) as raised:
+        await service_with(recorder).send_batch(events)
+    assert raised.value.channel == "private-encrypted-user-1"
     assert recorder.requests == []
 
 

@@ -27,7 +27,7 @@ from waxos.db.base import utcnow
 from waxos.db.engine import transaction
 from waxos.relay.backoff import BreakerState
 from waxos.relay.leases import RelayLease
-from waxos.relay.relay import Outcome, Relay, RelayConfig
+from waxos.relay.relay import Outcome, Relay, RelayConfig, RoundResult
 
 
 @asynccontextmanager
@@ -37,6 +37,29 @@ async def running(relay: Relay) -> AsyncIterator[Relay]:
         yield relay
     finally:
         await relay.aclose()
+
+
+ENCRYPTED = "private-encrypted-workspace-9.chats"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told: the relay's and its backoffs' time in a test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def sample(relay: Relay, name: str, **labels: str) -> float:
+    """A metric's current value, read through the registry's public API."""
+    value = relay.metrics.registry.get_sample_value(name, labels)
+    assert value is not None, f"no sample {name} {labels}"
+    return value
 
 
 def status(code: int, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -50,7 +73,7 @@ async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(database_ur
         for channel in channels:
             await emit_messages(sessions, channel, 23)
         relay = relay_for(engine, fake)
-        while await relay.run_once() is not Outcome.IDLE:
+        while (await relay.run_once()).outcome is not Outcome.IDLE:
             pass
         rows = await log_rows(sessions)
     for channel in channels:
@@ -90,7 +113,7 @@ async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(data
     assert fake.times[1] - fake.times[0] >= 0.1
     assert fake.times[2] - fake.times[1] >= 0.2
     assert all(row.delivered_at is not None for row in rows)
-    assert relay.metrics.failed_requests.labels("server_error")._value.get() == 2
+    assert sample(relay, "waxos_relay_failed_requests_total", kind="server_error") == 2
 
 
 async def test_429_retry_after_is_honoured(database_url: str) -> None:
@@ -137,11 +160,11 @@ async def test_a_timeout_is_a_retryable_failure(database_url: str) -> None:
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 3)
         relay = relay_for(engine, fake)
-        assert await relay.run_once() is Outcome.FAILED
+        assert (await relay.run_once()).outcome is Outcome.FAILED
         await asyncio.sleep(relay.backoff.delay_remaining())
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
     assert fake.seqs(CHATS) == [1, 2, 3]
-    assert relay.metrics.failed_requests.labels("timeout")._value.get() == 1
+    assert sample(relay, "waxos_relay_failed_requests_total", kind="timeout") == 1
 
 
 async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(database_url: str) -> None:
@@ -152,13 +175,13 @@ async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(dat
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 10)
         relay = relay_for(engine, fake)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         rows = await log_rows(sessions)
     # The batch of ten failed; sent one by one, all but seq 4 went through, in order.
     assert fake.seqs(CHATS) == [1, 2, 3, 5, 6, 7, 8, 9, 10]
     assert [row.seq for row in rows] == list(range(1, 11))
     assert all(row.delivered_at is not None for row in rows)
-    assert relay.metrics.rejected._value.get() == 1
+    assert sample(relay, "waxos_relay_rejected_events_total") == 1
 
 
 async def test_unauthorized_is_retried_not_skipped(database_url: str) -> None:
@@ -194,10 +217,10 @@ async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(da
             expires = utcnow() + timedelta(seconds=1)
             session.add(RelayLease(channel=CHATS, owner="crashed", expires_at=expires))
         relay = relay_for(engine, fake)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         assert fake.seqs(CHATS) == [] and fake.seqs(OTHER) == [1, 2]
         await asyncio.sleep(1.1)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         async with sessions() as session:
             owners = set(await session.scalars(select(RelayLease.owner)))
     assert fake.seqs(CHATS) == [1, 2]
@@ -228,16 +251,16 @@ async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 4)
         relay = relay_for(engine, fake, metrics_every_seconds=0.0)
-        assert await relay.run_once() is Outcome.FAILED
+        assert (await relay.run_once()).outcome is Outcome.FAILED
         await relay._housekeeping()
-        assert relay.metrics.backlog._value.get() == 4
-        assert relay.metrics.oldest_age._value.get() > 0
+        assert sample(relay, "waxos_relay_backlog_events") == 4
+        assert sample(relay, "waxos_relay_oldest_undelivered_seconds") > 0
         await asyncio.sleep(relay.backoff.delay_remaining())
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         await relay._housekeeping()
-        assert relay.metrics.backlog._value.get() == 0
-        assert relay.metrics.oldest_age._value.get() == 0
-        assert relay.metrics.delivered._value.get() == 4
+        assert sample(relay, "waxos_relay_backlog_events") == 0
+        assert sample(relay, "waxos_relay_oldest_undelivered_seconds") == 0
+        assert sample(relay, "waxos_relay_delivered_events_total") == 4
 
 
 @pytest.mark.parametrize("lanes", [1, 4])
@@ -255,7 +278,7 @@ async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str
         for n in range(3, 9):
             await emit_messages(sessions, f"private-workspace-{n}.chats", 10)
         relay = relay_for(engine, fake, lanes=lanes)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
     order = [(event["channel"], event["seq"]) for event in fake.received]
     assert [seq for channel, seq in order if channel == CHATS] == list(range(1, 41))
     assert len(order) == 100
@@ -273,10 +296,10 @@ async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_hal
                 return await session.scalar(select(RelayLease.expires_at).where(RelayLease.channel == CHATS))
 
         await emit_messages(sessions, CHATS, 2)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         first = await lease_expiry()
         await emit_messages(sessions, CHATS, 2)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         # More than half the term left: the round only read, the lease row is untouched.
         assert await lease_expiry() == first
         async with transaction(sessions) as session:
@@ -284,7 +307,7 @@ async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_hal
             assert lease is not None
             lease.expires_at = utcnow() + timedelta(seconds=14)
         await emit_messages(sessions, CHATS, 2)
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         renewed = await lease_expiry()
         assert isinstance(renewed, type(utcnow())) and renewed > utcnow() + timedelta(seconds=29)
     assert fake.seqs(CHATS) == list(range(1, 7))
@@ -297,9 +320,10 @@ async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one
         outcomes: list[Outcome] = []
         run_once = relay.run_once
 
-        async def counted() -> Outcome:
-            outcomes.append(await run_once())
-            return outcomes[-1]
+        async def counted() -> RoundResult:
+            result = await run_once()
+            outcomes.append(result.outcome)
+            return result
 
         relay.run_once = counted  # type: ignore[method-assign]
         async with running(relay):
@@ -349,61 +373,156 @@ async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(database_url
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 3)
         relay = relay_for(engine, fake)
-        assert await relay.run_once() is Outcome.FAILED
+        assert (await relay.run_once()).outcome is Outcome.FAILED
         assert fake.requests == 1 and relay.backoff.failures == 1
         assert all(row.delivered_at is None for row in await log_rows(sessions))
         await asyncio.sleep(relay.backoff.delay_remaining())
-        assert await relay.run_once() is Outcome.DELIVERED
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
         assert all(row.delivered_at is not None for row in await log_rows(sessions))
     assert fake.seqs(CHATS) == [1, 2, 3]
-    assert relay.metrics.rejected._value.get() == 0
+    assert sample(relay, "waxos_relay_rejected_events_total") == 0
 
 
 async def test_encrypted_channels_without_a_master_key_wait_for_the_configuration(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = FakePusher()
-    encrypted = "private-encrypted-workspace-1.chats"
     async with migrated(database_url) as (engine, sessions):
-        await emit_messages(sessions, encrypted, 2)
+        await emit_messages(sessions, ENCRYPTED, 2)
         unconfigured = Relay(
             engine,
             publisher_for(fake, pusher_encryption_master_key_base64=None),
             RelayConfig(owner="relay-a", base_delay=0.05, max_delay=0.4),
         )
         with caplog.at_level(logging.ERROR, logger="waxos"):
-            assert await unconfigured.run_once() is Outcome.FAILED
+            result = await unconfigured.run_once()
         assert any("PUSHER_ENCRYPTION_MASTER_KEY_BASE64" in r.getMessage() for r in caplog.records)
-        assert unconfigured.backoff.failures == 1 and unconfigured.metrics.rejected._value.get() == 0
+        # A fault of this channel alone: it backs off by itself, the breaker stays closed, nothing is skipped.
+        assert result.held == (ENCRYPTED,) and result.delivered == 0 and result.retry_in is None
+        assert unconfigured.backoff.failures == 0 and unconfigured.held[ENCRYPTED].failures == 1
+        assert sample(unconfigured, "waxos_relay_rejected_events_total") == 0
+        assert sample(unconfigured, "waxos_relay_held_channels") == 1
         assert fake.requests == 0
         assert all(row.delivered_at is None for row in await log_rows(sessions))
         # The key is configured (a restart with the fixed settings): nothing was lost.
         configured = relay_for(engine, fake, owner="relay-a")
-        assert await configured.run_once() is Outcome.DELIVERED
+        assert (await configured.run_once()).outcome is Outcome.DELIVERED
         assert all(row.delivered_at is not None for row in await log_rows(sessions))
-    assert [(event["channel"], event["name"]) for event in fake.received] == [(encrypted, "message.new")] * 2
+    assert [(event["channel"], event["name"]) for event in fake.received] == [(ENCRYPTED, "message.new")] * 2
+
+
+async def rounds_until_idle(relay: Relay) -> list[RoundResult]:
+    """Run rounds until one finds nothing to do; return them (the idle one excluded)."""
+    results = []
+    while (result := await relay.run_once()).outcome is not Outcome.IDLE:
+        results.append(result)
+        assert len(results) < 50, "the relay never ran out of work"
+    return results
+
+
+async def test_a_channel_that_keeps_failing_backs_off_alone_while_100_others_flow(database_url: str) -> None:
+    clock = FakeClock()
+
+    async def deliver_waves(poisoned: bool) -> tuple[list[int], Relay]:
+        """Rounds each wave of one event per healthy channel took, with or without the bad channel."""
+        # The same database for both runs: each run has its own hundred channels.
+        healthy = [f"private-workspace-{n + (100 if poisoned else 0)}.chats" for n in range(1, 101)]
+        fake = FakePusher()
+        async with migrated(database_url) as (engine, sessions):
+            if poisoned:
+                await emit_messages(sessions, ENCRYPTED, 3)  # the oldest work: first in every round
+            relay = Relay(
+                engine,
+                publisher_for(fake, pusher_encryption_master_key_base64=None),
+                RelayConfig(owner="relay-a", base_delay=4.0, max_delay=30.0),
+                clock=clock,
+            )
+            rounds = []
+            for _wave in range(3):
+                for channel in healthy:
+                    await emit_messages(sessions, channel, 1)
+                rounds.append(len(await rounds_until_idle(relay)))
+                clock.advance(0.5)  # the bad channel's own delay (at least 2 s) has not passed
+            undelivered = {row.channel for row in await log_rows(sessions) if row.delivered_at is None}
+        assert undelivered == ({ENCRYPTED} if poisoned else set())
+        for channel in healthy:
+            assert fake.seqs(channel) == [1, 2, 3]
+        return rounds, relay
+
+    without, _ = await deliver_waves(poisoned=False)
+    rounds, relay = await deliver_waves(poisoned=True)
+    # The bad channel costs the healthy ones at most the round in which it first failed, then nothing.
+    assert rounds[0] <= without[0] + 1 and rounds[1:] == without[1:]
+    assert relay.backoff.state is BreakerState.CLOSED and relay.backoff.failures == 0
+    assert relay.held[ENCRYPTED].failures == 1 and relay.held[ENCRYPTED].delay_remaining() > 0
+
+
+async def test_a_held_channel_is_retried_alone_when_its_delay_has_passed(database_url: str) -> None:
+    clock = FakeClock()
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, ENCRYPTED, 1)
+        await emit_messages(sessions, CHATS, 1)
+        relay = Relay(
+            engine,
+            publisher_for(fake, pusher_encryption_master_key_base64=None),
+            RelayConfig(owner="relay-a", base_delay=1.0, max_delay=30.0),
+            clock=clock,
+        )
+        assert (await relay.run_once()).held == (ENCRYPTED,)
+        await emit_messages(sessions, CHATS, 1)
+        # Still waiting: the round leaves the channel out (no attempt, no new failure).
+        assert (await relay.run_once()).held == ()
+        assert relay.held[ENCRYPTED].failures == 1
+        clock.advance(relay.held[ENCRYPTED].delay_remaining())
+        assert (await relay.run_once()).held == (ENCRYPTED,)
+        assert relay.held[ENCRYPTED].failures == 2  # tried again, failed again: a longer delay
+    assert fake.seqs(CHATS) == [1, 2]
+
+
+async def test_a_running_relay_keeps_delivering_while_a_channel_backs_off(database_url: str) -> None:
+    fake = FakePusher()
+    async with migrated(database_url) as (engine, sessions):
+        relay = Relay(
+            engine,
+            publisher_for(fake, pusher_encryption_master_key_base64=None),
+            # The bad channel's own delay (at least 30 s) outlasts the test; the sweep never fires.
+            RelayConfig(owner="relay-a", base_delay=60.0, max_delay=60.0, sweep_seconds=120),
+        )
+        await emit_messages(sessions, ENCRYPTED, 2)
+        async with running(relay):
+            for wave in range(1, 6):
+                await emit_messages(sessions, CHATS, 1)
+                await emit_messages(sessions, OTHER, 1)
+                await until(lambda w=wave: len(fake.received) == 2 * w, seconds=10)
+            assert relay.held[ENCRYPTED].delay_remaining() > 0
+            assert relay.backoff.state is BreakerState.CLOSED
+    assert fake.seqs(CHATS) == fake.seqs(OTHER) == [1, 2, 3, 4, 5]
 
 
 async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_url: str) -> None:
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.3)
+    clock = FakeClock()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.advance(0.3)  # each request takes 0.3 s of the relay's clock
         return httpx.Response(200, json={})
 
     fake = FakePusher(script=[slow] * 100)
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 40)
-        # Lease 2 s, publisher timeout 1.5 s: requests may start for 0.5 s; each takes 0.3 s.
+        # Lease 2 s, request timeout 1.5 s: requests may start for 0.5 s, so two of them per round.
         relay = Relay(
             engine,
-            publisher_for(fake, pusher_timeout_seconds=1.5),
-            RelayConfig(lease_seconds=2.0, base_delay=0.05, max_delay=0.4),
+            publisher_for(fake),
+            RelayConfig(lease_seconds=2.0, request_timeout=1.5, base_delay=0.05, max_delay=0.4),
+            clock=clock,
         )
-        assert await relay.run_once() is Outcome.DELIVERED
+        result = await relay.run_once()
+        assert result.outcome is Outcome.DELIVERED and result.delivered == 20 and result.more
         assert fake.seqs(CHATS) == list(range(1, 21))
         rows = await log_rows(sessions)
         assert [row.seq for row in rows if row.delivered_at is not None] == list(range(1, 21))
-        while await relay.run_once() is not Outcome.IDLE:
-            pass
+        assert [result.delivered for result in await rounds_until_idle(relay)] == [20]
     assert fake.seqs(CHATS) == list(range(1, 41))
 
 
@@ -431,12 +550,12 @@ async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
             await emit_messages(sessions, channel, 2)
         relay = relay_for(engine, fake, owner="relay-a")
         with caplog.at_level(logging.WARNING, logger="waxos"):
-            assert await relay.run_once() is Outcome.DELIVERED
+            assert (await relay.run_once()).outcome is Outcome.DELIVERED
         delivered = {(row.channel, row.seq) for row in await log_rows(sessions) if row.delivered_at}
     assert len(fake.received) == 6
     # The expired lease nobody took is still ours: no other relay sent its events, so they are marked.
     assert delivered == {(third, 1), (third, 2), (OTHER, 1), (OTHER, 2)}
-    assert relay.metrics.delivered._value.get() == 4
+    assert sample(relay, "waxos_relay_delivered_events_total") == 4
     lost = [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()]
     assert any(CHATS in message for message in lost)
     assert not any(OTHER in message for message in lost)
@@ -451,7 +570,7 @@ async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_ru
         run_once = relay.run_once
         calls = 0
 
-        async def broken_once() -> Outcome:
+        async def broken_once() -> RoundResult:
             nonlocal calls
             calls += 1
             if calls == 1:
@@ -459,14 +578,14 @@ async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_ru
             return await run_once()
 
         relay.run_once = broken_once  # type: ignore[method-assign]
-        assert relay.metrics.running._value.get() == 0
+        assert sample(relay, "waxos_relay_running") == 0
         await emit_messages(sessions, CHATS, 3)
         with caplog.at_level(logging.ERROR, logger="waxos"):
             async with running(relay):
                 await until(lambda: len(fake.received) == 3, seconds=5)
-                assert relay.metrics.running._value.get() == 1
+                assert sample(relay, "waxos_relay_running") == 1
                 assert relay._task is not None and not relay._task.done()
-        assert relay.metrics.running._value.get() == 0
+        assert sample(relay, "waxos_relay_running") == 0
     assert fake.seqs(CHATS) == [1, 2, 3]
     # Logged with its traceback (a JSON log formatter may have moved exc_info into exc_text already).
     assert "relay round failed unexpectedly" in caplog.text

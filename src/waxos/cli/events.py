@@ -108,6 +108,7 @@ def relay_command(
     config = RelayConfig(
         owner=relay_id or default_owner(),
         lease_seconds=lease_seconds,
+        request_timeout=settings.pusher_timeout_seconds,
         retention_hours=settings.waxos_event_retention_hours,
     )
 

@@ -220,16 +220,20 @@ class Http1Backend:
         self._deadline = deadline_seconds
 
     async def send_request(self, request: SignedRequest) -> RawResponse:
-        """Send one signed request; raise `TransportError` when no answer arrives in time."""
+        """The SDK's hook: `send` within the configured deadline."""
+        return await self.send(request, self._deadline)
+
+    async def send(self, request: SignedRequest, time_limit: float) -> RawResponse:
+        """Send one signed request; raise `TransportError` when no answer arrives within `time_limit` s."""
         query = urlencode(request.query_params, quote_via=quote)
         url = f"{request.base_url}{request.path}" + (f"?{query}" if query else "")
         try:
-            async with asyncio.timeout(self._deadline):
+            async with asyncio.timeout(time_limit):
                 status, headers, body = await self._pool.request(
                     request.method, url, dict(request.headers), request.body or b""
                 )
         except TimeoutError as exc:
-            raise TransportError(TransportFailure.TIMEOUT, f"no answer within {self._deadline:g}s") from exc
+            raise TransportError(TransportFailure.TIMEOUT, f"no answer within {time_limit:g}s") from exc
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             detail = str(exc) or type(exc).__name__
             raise TransportError(TransportFailure.UNREACHABLE, detail[:200]) from exc

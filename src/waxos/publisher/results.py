@@ -34,7 +34,6 @@ class PusherResult:
     failure: FailureKind | None = None
     status: int | None = None
     reason: str | None = None
-    attempts: int = 1
     duration_ms: float = 0.0
     retry_after_seconds: float | None = None
     body: dict[str, Any] = field(default_factory=dict)
@@ -43,31 +42,14 @@ class PusherResult:
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """The outcome of `trigger_batch`: one `PusherResult` per request of at most 10 events.
-
-    `chunks[i]` covers events `[i * 10, i * 10 + 10)` of the batch, in the order given.
-    """
+    """The outcome of `trigger_batch`: one `PusherResult` per request of at most 10 events, in order."""
 
     chunks: tuple[PusherResult, ...]
-    chunk_size: int
 
     @property
     def ok(self) -> bool:
         """True when every request succeeded."""
         return all(chunk.ok for chunk in self.chunks)
-
-    def failed_event_indices(self) -> list[int]:
-        """Positions, in the batch given, of events whose request failed."""
-        failed: list[int] = []
-        for number, chunk in enumerate(self.chunks):
-            if not chunk.ok:
-                failed.extend(range(number * self.chunk_size, number * self.chunk_size + chunk.events))
-        return failed
-
-    @property
-    def duration_ms(self) -> float:
-        """Wall time of the slowest request (they run concurrently)."""
-        return max((chunk.duration_ms for chunk in self.chunks), default=0.0)
 
 
 _STATUS_KINDS = {

@@ -46,8 +46,8 @@ from waxos.pusher_protocol.names import ChannelKind, ChannelName, InvalidName, i
 logger = logging.getLogger(__name__)
 
 BATCH_CONCURRENCY = 4
-# Pusher's limit under the relay's name for it, until the relay imports `pusher_protocol.limits` itself.
-MAX_EVENTS_PER_BATCH_REQUEST = MAX_BATCH_EVENTS
+# A channel whose events are sealed end to end: told apart by prefix alone on the trusted send path.
+_SEALED_PREFIX = f"{ChannelKind.ENCRYPTED.value}-"
 
 
 class PublishInvalid(ValueError):
@@ -59,19 +59,37 @@ class PublishInvalid(ValueError):
 
 
 class EncryptionNotConfigured(PublishInvalid):
-    """An encrypted channel, but no PUSHER_ENCRYPTION_MASTER_KEY_BASE64: the configuration, not the input."""
+    """An encrypted channel, but no PUSHER_ENCRYPTION_MASTER_KEY_BASE64: the configuration, not the input.
 
-    def __init__(self) -> None:
+    `channel` names the channel that could not be sealed, when a send was refused for it.
+    """
+
+    def __init__(self, channel: str | None = None) -> None:
+        self.channel = channel
         super().__init__("encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
 
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEvent:
-    """One event of a batch: a single channel, a `resource.action` name, JSON-able data."""
+    """A caller's event for `trigger_batch`: one channel, a `resource.action` name, JSON-able data."""
 
     channel: str
     name: str
     data: Any
+    socket_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """One event that already satisfies Pusher's rules, with `data` as the string Pusher receives.
+
+    `send_batch` checks none of it: the caller did. For a `private-encrypted-` channel `data` is the
+    plaintext, sealed at send time; its sealed size is the caller's to check (emit does).
+    """
+
+    channel: str
+    name: str
+    data: str
     socket_id: str | None = None
 
 
@@ -115,10 +133,14 @@ class PusherService:
             ),
             deadline_seconds=settings.pusher_timeout_seconds,
         )
+        # The SDK's client signs the requests `send_batch` builds; our backend carries them.
+        self._client = self._sdk._pusher_client
+        self._backend = self._client.http
+        self._batch_path = f"/apps/{settings.pusher_app_id}/batch_events"
 
     @property
     def settings(self) -> Settings:
-        """The settings this publisher was built from (the relay reads its timeout)."""
+        """The settings this publisher was built from."""
         return self._settings
 
     @property
@@ -145,7 +167,7 @@ class PusherService:
         if socket_id is not None:
             _check_socket_id(socket_id)
         if parse_channel(names[0]).kind is ChannelKind.ENCRYPTED:
-            # Encrypted payloads are sealed and size-checked by us; the batch path sends them as-is.
+            # Encrypted payloads are sealed by us (the SDK would check the size before sealing).
             batch = await self.trigger_batch([OutgoingEvent(names[0], event, data, socket_id)])
             return batch.chunks[0]
         # A string is forwarded as-is by the SDK, whose own size check (memory size, not bytes)
@@ -166,43 +188,64 @@ class PusherService:
         Requests run concurrently, so only events of one request keep their relative order; a caller
         that needs per-channel order across requests (the relay) sends one request at a time per channel.
         """
-        items = [self._batch_item(event) for event in events]
-        chunks = [items[i : i + MAX_BATCH_EVENTS] for i in range(0, len(items), MAX_BATCH_EVENTS)]
+        encoded = [self._checked(event) for event in events]
         limit = asyncio.Semaphore(BATCH_CONCURRENCY)
 
-        async def send(chunk: list[dict[str, str]]) -> PusherResult:
+        async def send(chunk: Sequence[EncodedEvent]) -> PusherResult:
             async with limit:
-                self._metrics.batch_size.observe(len(chunk))
-                return await self._call(
-                    f"batch of {len(chunk)} ({chunk[0]['name']} to {chunk[0]['channel']} …)",
-                    lambda: self._sdk.trigger_batch(chunk, already_encoded=True),
-                    events=len(chunk),
-                    publish=True,
-                )
+                return await self.send_batch(chunk)
 
-        results = await asyncio.gather(*(send(chunk) for chunk in chunks))
-        return BatchResult(tuple(results), MAX_BATCH_EVENTS)
+        chunks = [encoded[i : i + MAX_BATCH_EVENTS] for i in range(0, len(encoded), MAX_BATCH_EVENTS)]
+        return BatchResult(tuple(await asyncio.gather(*(send(chunk) for chunk in chunks))))
 
-    def _batch_item(self, event: OutgoingEvent) -> dict[str, str]:
+    async def send_batch(
+        self, events: Sequence[EncodedEvent], time_limit: float | None = None
+    ) -> PusherResult:
+        """Send 1-10 events that already satisfy Pusher's rules in one request; nothing is checked again.
+
+        The relay sends the envelopes `emit` validated this way; `trigger_batch` checks its caller's events
+        first. Raises `EncryptionNotConfigured` (naming the channel) when an event is for an encrypted
+        channel and no master key is configured; nothing is sent then. `time_limit` bounds the request
+        (default: the configured Pusher timeout).
+        """
+        if not 1 <= len(events) <= MAX_BATCH_EVENTS:
+            raise ValueError(f"a request carries 1-{MAX_BATCH_EVENTS} events, not {len(events)}")
+        batch = [self._wire(event) for event in events]
+        request = Request(self._client, POST, self._batch_path, {"batch": batch})
+        first = events[0]
+        self._metrics.batch_size.observe(len(batch))
+        return await self._call(
+            f"batch of {len(batch)} ({first.name} to {first.channel} …)",
+            lambda: self._backend.send(request, time_limit or self._settings.pusher_timeout_seconds),
+            events=len(batch),
+            publish=True,
+        )
+
+    def _checked(self, event: OutgoingEvent) -> EncodedEvent:
+        """A caller's event validated against Pusher's rules and encoded, its sealed size checked."""
         _check_channels([event.channel], self._master_key is not None)
         _check_event(event.name)
-        item = {
-            "channel": event.channel,
-            "name": event.name,
-            "data": self._encode(event.channel, event.data),
-        }
+        socket_id = None if event.socket_id is None else _check_socket_id(event.socket_id)
+        data = _encode_data(event.data)
+        if parse_channel(event.channel).kind is ChannelKind.ENCRYPTED:
+            _check_size(self._seal(event.channel, data), "encrypted data")
+        return EncodedEvent(event.channel, event.name, data, socket_id)
+
+    def _wire(self, event: EncodedEvent) -> dict[str, str]:
+        """One item of a batch request body, sealed for an encrypted channel."""
+        data = event.data
+        if event.channel.startswith(_SEALED_PREFIX):
+            if self._master_key is None:
+                raise EncryptionNotConfigured(event.channel)
+            data = self._seal(event.channel, data)
+        item = {"channel": event.channel, "name": event.name, "data": data}
         if event.socket_id is not None:
-            item["socket_id"] = _check_socket_id(event.socket_id)
+            item["socket_id"] = event.socket_id
         return item
 
-    def _encode(self, channel: str, data: Any) -> str:
-        """The `data` string as sent, encrypted for `private-encrypted-` channels, size-checked."""
-        encoded = _encode_data(data)
-        if parse_channel(channel).kind is ChannelKind.ENCRYPTED:
-            sealed = encrypt(channel, encoded, self._master_key)
-            encoded = json.dumps(sealed, ensure_ascii=False)
-            _check_size(encoded, "encrypted data")
-        return encoded
+    def _seal(self, channel: str, data: str) -> str:
+        """`data` end-to-end encrypted for `channel`, as the JSON string Pusher carries."""
+        return json.dumps(encrypt(channel, data, self._master_key), ensure_ascii=False)
 
     # Reads and user management
 
@@ -229,10 +272,10 @@ class PusherService:
         """
         _check_user_id(user_id)
         path = f"/apps/{self._settings.pusher_app_id}/users/{user_id}/terminate_connections"
-        request = Request(self._sdk._pusher_client, POST, path, {})
+        request = Request(self._client, POST, path, {})
         return await self._call(
             f"terminate_user_connections {user_id}",
-            lambda: self._sdk._pusher_client.http.send_request(request),
+            lambda: self._backend.send_request(request),
         )
 
     # Auth signatures (pure CPU; synchronous)

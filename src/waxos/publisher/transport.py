@@ -64,11 +64,15 @@ class HttpxBackend:
         self._deadline = deadline_seconds
 
     async def send_request(self, request: SignedRequest) -> RawResponse:
-        """Send one signed request; raise `TransportError` when no answer arrives in time."""
+        """The SDK's hook: `send` within the configured deadline."""
+        return await self.send(request, self._deadline)
+
+    async def send(self, request: SignedRequest, time_limit: float) -> RawResponse:
+        """Send one signed request; raise `TransportError` when no answer arrives within `time_limit` s."""
         url = f"{request.base_url}{request.path}"
         try:
             # httpx's timeout applies per phase; the deadline bounds the whole call for the caller.
-            async with asyncio.timeout(self._deadline):
+            async with asyncio.timeout(time_limit):
                 response = await self._http.request(
                     request.method,
                     url,
@@ -77,7 +81,7 @@ class HttpxBackend:
                     headers=request.headers,
                 )
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise TransportError(TransportFailure.TIMEOUT, f"no answer within {self._deadline:g}s") from exc
+            raise TransportError(TransportFailure.TIMEOUT, f"no answer within {time_limit:g}s") from exc
         except httpx.TransportError as exc:
             raise TransportError(TransportFailure.UNREACHABLE, _describe(exc)) from exc
         return RawResponse(response.status_code, response.text, response.headers.get("retry-after"))

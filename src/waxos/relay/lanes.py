@@ -1,20 +1,15 @@
-"""Sending one relay round: lanes of sequential requests, poison isolation, and the round's deadline."""
+"""Sending one relay round: lanes of sequential requests, poison isolation, channel faults, the deadline."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from waxos.publisher.results import FailureKind, PusherResult
-from waxos.publisher.service import (
-    MAX_EVENTS_PER_BATCH_REQUEST,
-    EncryptionNotConfigured,
-    OutgoingEvent,
-    PublishInvalid,
-    PusherService,
-)
+from waxos.publisher.service import EncodedEvent, EncryptionNotConfigured, PusherService
+from waxos.pusher_protocol.limits import MAX_BATCH_EVENTS
 from waxos.relay.metrics import RelayMetrics
 from waxos.relay.outbox import PendingEvent
 
@@ -26,34 +21,45 @@ logger = logging.getLogger(__name__)
 POISON_STATUSES = frozenset({400})
 
 
-@dataclass
-class Lane:
-    """The channels one sequence of requests carries, and what became of their events."""
+@dataclass(frozen=True, slots=True)
+class LaneResult:
+    """What one lane's requests came to.
 
-    events: list[PendingEvent] = field(default_factory=list)
-    done: list[PendingEvent] = field(default_factory=list)
+    `delivered` Pusher accepted; `rejected` it refused one at a time (400): both are marked delivered, the
+    rejected ones staying in the log for catch-up. `failure` is Pusher's answer that stopped the lane, an
+    endpoint-wide fault (unreachable, 5xx, 401, 429...). `faults` names the channels the publisher cannot
+    send to at all (an encrypted channel without a master key): their events were left unsent, the rest of
+    the lane went on. `cut` is set when the round's deadline stopped the lane with events left.
+    """
+
+    delivered: tuple[PendingEvent, ...] = ()
+    rejected: tuple[PendingEvent, ...] = ()
     failure: PusherResult | None = None
-    requests: int = 0
-    # Set when the round's deadline stopped the lane with events left unsent (not a failure).
+    faults: tuple[tuple[str, str], ...] = ()
     cut: bool = False
 
 
-def into_lanes(pending: Sequence[PendingEvent], lanes: int) -> list[Lane]:
+def into_lanes(pending: Sequence[PendingEvent], lanes: int) -> list[list[PendingEvent]]:
     """Spread channels over at most `lanes` lanes, busiest first, keeping each channel in one lane."""
     by_channel: dict[str, list[PendingEvent]] = {}
     for event in pending:
         by_channel.setdefault(event.channel, []).append(event)
-    result = [Lane() for _ in range(min(lanes, len(by_channel)))]
+    result: list[list[PendingEvent]] = [[] for _ in range(min(lanes, len(by_channel)))]
     for events in sorted(by_channel.values(), key=len, reverse=True):
-        min(result, key=lambda lane: len(lane.events)).events.extend(events)
+        min(result, key=len).extend(events)
     return result
+
+
+def encoded(event: PendingEvent) -> EncodedEvent:
+    """The logged envelope as sent: emit validated and encoded it, so the publisher checks nothing again."""
+    return EncodedEvent(event.channel, event.type, event.payload)
 
 
 class RoundSender:
     """Sends lanes for one round; no lane starts a request after `deadline` (a `clock` reading).
 
-    A lane's first request always goes, so a relay whose lease is shorter than the publisher's timeout
-    still makes progress; what it sends past its lease is at worst sent twice (marking checks the lease).
+    A lane's first request always goes, so a relay whose lease is shorter than the request timeout still
+    makes progress; what it sends past its lease is at worst sent twice (marking checks the lease).
     """
 
     def __init__(
@@ -61,63 +67,65 @@ class RoundSender:
         publisher: PusherService,
         metrics: RelayMetrics,
         deadline: float,
+        timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._publisher = publisher
         self._metrics = metrics
         self._deadline = deadline
+        self._timeout = timeout
         self._clock = clock
 
-    async def send(self, lane: Lane) -> None:
-        """Send the lane's events in requests of at most 10, stopping at a failure or the deadline."""
-        for start in range(0, len(lane.events), MAX_EVENTS_PER_BATCH_REQUEST):
-            lane.failure = await self._publish(
-                lane.events[start : start + MAX_EVENTS_PER_BATCH_REQUEST], lane
-            )
-            if lane.failure is not None or lane.cut:
-                return
+    async def send(self, lane: Sequence[PendingEvent], max_requests: int | None = None) -> LaneResult:
+        """Send the lane's events in order, in requests of at most 10, until done, a failure or the deadline.
 
-    def _may_start(self, lane: Lane) -> bool:
-        if lane.requests and self._clock() >= self._deadline:
-            lane.cut = True
-            return False
-        lane.requests += 1
-        return True
+        After a refusal (400) the refused request's events are re-sent one at a time, so one bad event
+        cannot hold back the others. `max_requests` bounds the requests (a half-open probe sends one).
+        """
+        queue = list(lane)
+        delivered: list[PendingEvent] = []
+        rejected: list[PendingEvent] = []
+        faults: dict[str, str] = {}
+        requests = 0
+        singles = 0  # events still to send one at a time after a refused request
 
-    async def _publish(self, chunk: Sequence[PendingEvent], lane: Lane) -> PusherResult | None:
-        """Send one request; record what was done; return the failure that must stop the lane."""
-        if not self._may_start(lane):
-            return None
-        outgoing = [OutgoingEvent(event.channel, event.type, event.payload) for event in chunk]
-        try:
-            result = (await self._publisher.trigger_batch(outgoing)).chunks[0]
-        except EncryptionNotConfigured as exc:
-            # A configuration fault, like bad credentials: retried with backoff, never skipped, so setting
-            # the key loses nothing.
-            logger.error("relay: cannot publish to %s: %s; retrying with backoff", chunk[0].channel, exc)
-            return PusherResult(False, FailureKind.INVALID, None, f"configuration: {exc}", events=len(chunk))
-        except PublishInvalid as exc:
-            result = PusherResult(False, FailureKind.INVALID, 400, str(exc), events=len(chunk))
-        if result.ok:
-            lane.done.extend(chunk)
-            return None
-        if result.failure is not FailureKind.INVALID or result.status not in POISON_STATUSES:
-            return result
-        if len(chunk) > 1:
-            # One bad event must not hold back the others: find it by sending them one at a time.
-            for event in chunk:
-                failure = await self._publish([event], lane)
-                if failure is not None or lane.cut:
-                    return failure
-            return None
-        (event,) = chunk
+        def result(failure: PusherResult | None = None, cut: bool = False) -> LaneResult:
+            return LaneResult(tuple(delivered), tuple(rejected), failure, tuple(faults.items()), cut)
+
+        while queue:
+            if requests and (self._clock() >= self._deadline or requests == max_requests):
+                return result(cut=True)
+            chunk = queue[: 1 if singles else MAX_BATCH_EVENTS]
+            try:
+                answer = await self._publisher.send_batch([encoded(e) for e in chunk], self._timeout)
+            except EncryptionNotConfigured as exc:
+                # A fault of this channel alone (a configuration one, so its events are kept, never
+                # skipped): leave its events for later and let the lane's other channels go on.
+                channel = exc.channel or chunk[0].channel
+                faults[channel] = str(exc)
+                queue = [event for event in queue if event.channel != channel]
+                continue
+            requests += 1
+            if answer.ok:
+                delivered.extend(chunk)
+            elif answer.failure is FailureKind.INVALID and answer.status in POISON_STATUSES:
+                if len(chunk) > 1:
+                    singles = len(chunk)
+                    continue
+                self._reject(chunk[0], answer)
+                rejected.extend(chunk)
+            else:
+                return result(failure=answer)
+            del queue[: len(chunk)]
+            singles = max(0, singles - 1)
+        return result()
+
+    def _reject(self, event: PendingEvent, answer: PusherResult) -> None:
         logger.error(
             "relay: Pusher refused %s seq %d of %s (%s); it stays available through catch-up",
             event.type,
             event.seq,
             event.channel,
-            result.reason,
+            answer.reason,
         )
         self._metrics.rejected.inc()
-        lane.done.append(event)
-        return None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, case, delete, func, or_, select
+from sqlalchemy import String, case, delete, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,8 +40,10 @@ class Candidate:
     mine_until: datetime | None
 
 
-async def channels_to_claim(session: AsyncSession, owner: str, now: datetime, limit: int) -> list[Candidate]:
-    """Channels with undelivered events that no other relay holds, oldest work first.
+async def channels_to_claim(
+    session: AsyncSession, owner: str, now: datetime, limit: int, exclude: Sequence[str] = ()
+) -> list[Candidate]:
+    """Channels with undelivered events that no other relay holds, oldest work first, except `exclude`.
 
     A read: it can run in a read-only transaction, so a relay whose leases are all fresh can look for
     work without taking SQLite's write lock.
@@ -55,6 +57,7 @@ async def channels_to_claim(session: AsyncSession, owner: str, now: datetime, li
             LoggedEvent.delivered_at.is_(None),
             or_(RelayLease.channel.is_(None), RelayLease.expires_at < now, RelayLease.owner == owner),
         )
+        .where(LoggedEvent.channel.not_in(exclude) if exclude else true())
         .group_by(LoggedEvent.channel, RelayLease.owner, RelayLease.expires_at)
         .order_by(func.min(LoggedEvent.occurred_at))
         .limit(limit)

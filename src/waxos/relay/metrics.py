@@ -46,6 +46,11 @@ class RelayMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.held_channels = Gauge(
+            "waxos_relay_held_channels",
+            "Channels the relay cannot publish to (say, encrypted without a key), each backing off alone",
+            registry=self.registry,
+        )
         self.breaker = Gauge(
             "waxos_relay_breaker_open",
             "1 while the relay waits before calling Pusher again, else 0",

@@ -2,17 +2,23 @@
 
 One round: lease channels that have undelivered events, read up to `per_channel` of each, publish them in
 requests of at most 10 events, then mark what Pusher accepted as delivered. A channel's events all go to
-one "lane", whose requests are sent one after another; lanes hold disjoint channels and run concurrently.
+one lane, whose requests are sent one after another; lanes hold disjoint channels and run concurrently.
 So a channel's order holds even though requests overlap, and a failed request stops its lane: nothing
-after it on those channels is sent until it succeeds.
+after it on those channels is sent until it succeeds. Sending is in `lanes.py`.
 
-A round never outlives its leases: no request starts once less than the publisher's timeout is left of
-the earliest lease (the rest waits for the next round), and marking checks that the leases are still ours.
-Lane sending is in `relay_lanes.py`.
+A round never outlives its leases: no request starts once less than the request timeout is left of the
+earliest lease (the rest waits for the next round), and marking checks that the leases are still ours.
+
+A round returns what it did as a `RoundResult`; the loop decides from that value alone whether to go on
+at once, wait for the doorbell, or back off. Two kinds of fault back off differently. An endpoint-wide
+one (Pusher unreachable, timing out, 5xx, 401/403/404, 413, 429) opens the breaker: nothing is sent until
+its delay has passed, then one probe request. A fault of one channel (an encrypted channel with no
+master key configured) holds back that channel alone, with a backoff of its own: every other channel
+keeps flowing, and the held channel is tried again when its delay has passed.
 
 The relay sleeps until an emitter's commit rings its doorbell (or PostgreSQL NOTIFY arrives from another
-process); a slow sweep is only the safety net. After a failure it waits as `Backoff` says, ignoring the
-doorbell: new events accumulate in the log, not in requests to a dead endpoint.
+process); a slow sweep is only the safety net. While the breaker is open it waits as `Backoff` says,
+ignoring the doorbell: new events accumulate in the log, not in requests to a dead endpoint.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,10 +44,10 @@ from waxos.db.base import utcnow
 from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.events import wakeup
 from waxos.events.retention import prune
-from waxos.publisher.service import MAX_EVENTS_PER_BATCH_REQUEST, PusherService
+from waxos.publisher.service import PusherService
 from waxos.relay import leases, outbox, status
 from waxos.relay.backoff import Backoff
-from waxos.relay.lanes import Lane, RoundSender, into_lanes
+from waxos.relay.lanes import LaneResult, RoundSender, into_lanes
 from waxos.relay.metrics import RelayMetrics
 from waxos.relay.outbox import PendingEvent
 
@@ -58,6 +65,8 @@ class RelayConfig:
 
     owner: str = field(default_factory=default_owner)
     lease_seconds: float = 30.0
+    # Bounds each request to Pusher; no request starts with less than this left of the round's leases.
+    request_timeout: float = 5.0
     sweep_seconds: float = 2.0
     max_channels: int = 100
     per_channel: int = 100
@@ -71,15 +80,34 @@ class RelayConfig:
 
 
 class Outcome(enum.Enum):
-    """What one round came to."""
+    """What one round came to, in a word."""
 
-    IDLE = "idle"  # nothing to deliver (or every channel is another relay's)
-    DELIVERED = "delivered"  # everything read was delivered; there may be more
-    FAILED = "failed"  # Pusher failed; the relay now waits as the backoff says
+    IDLE = "idle"  # nothing to deliver (or every channel is another relay's, or held back)
+    DELIVERED = "delivered"  # what was read went out, except what a channel fault held back
+    FAILED = "failed"  # Pusher failed; the breaker is open
+
+
+@dataclass(frozen=True, slots=True)
+class RoundResult:
+    """What one round did; the loop acts on this value alone."""
+
+    read: int = 0  # undelivered events read
+    delivered: int = 0  # accepted by Pusher and marked delivered
+    rejected: int = 0  # refused alone by Pusher (poison): marked delivered, left to catch-up
+    more: bool = False  # work left behind (a limit, the lease's end, a probe): go on at once
+    retry_in: float | None = None  # Pusher failed: seconds until the breaker lets a probe through
+    held: tuple[str, ...] = ()  # channels that failed alone this round and now back off alone
+
+    @property
+    def outcome(self) -> Outcome:
+        """IDLE, DELIVERED or FAILED."""
+        if self.retry_in is not None:
+            return Outcome.FAILED
+        return Outcome.IDLE if self.read == 0 else Outcome.DELIVERED
 
 
 class Relay:
-    """Publishes the event log to Pusher until stopped."""
+    """Publishes the event log to Pusher until stopped; `clock` is monotonic seconds, like `Backoff`'s."""
 
     def __init__(
         self,
@@ -87,6 +115,7 @@ class Relay:
         publisher: PusherService,
         config: RelayConfig | None = None,
         metrics: RelayMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._sessions = make_sessionmaker(engine)
@@ -95,9 +124,13 @@ class Relay:
         self._publisher = publisher
         self.config = config or RelayConfig()
         self.metrics = metrics or RelayMetrics()
-        self.backoff = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
+        self._clock = clock
+        # The breaker of this relay's publisher: endpoint-wide faults open it.
+        self.backoff = self._new_backoff()
+        # Channels that failed alone, each backing off on its own; forgotten once they deliver again.
+        self.held: dict[str, Backoff] = {}
         # Unexpected errors back off on their own, so they neither open nor close the Pusher breaker.
-        self._errors = Backoff(self.config.base_delay, self.config.max_delay, clock=time.monotonic)
+        self._errors = self._new_backoff()
         self._task: asyncio.Task[None] | None = None
         # Made here, not in `run`, so a stop that comes before the task first runs is not lost.
         self._stopped = asyncio.Event()
@@ -106,8 +139,9 @@ class Relay:
         self._next_metrics = 0.0
         self._next_status = 0.0
         self._started_at = utcnow()
-        # Set by a round that left work behind (a limit reached, or a half-open probe sent).
-        self._more = False
+
+    def _new_backoff(self) -> Backoff:
+        return Backoff(self.config.base_delay, self.config.max_delay, clock=self._clock)
 
     # Lifecycle
 
@@ -142,9 +176,9 @@ class Relay:
             listener = wakeup.PostgresListener(self._engine.url, self._doorbell)
             listener.start()
         logger.info("relay %s started", self.config.owner)
-        if self.config.lease_seconds / 2 <= self._publisher.settings.pusher_timeout_seconds:
+        if self.config.lease_seconds / 2 <= self.config.request_timeout:
             logger.warning(
-                "relay lease %.1f s is under twice the Pusher timeout: rounds send one request per lane",
+                "relay lease %.1f s is under twice the request timeout: rounds send one request per lane",
                 self.config.lease_seconds,
             )
         self.metrics.running.set(1)
@@ -163,22 +197,18 @@ class Relay:
 
     async def _loop(self, stopped: asyncio.Event, doorbell: wakeup.Doorbell) -> None:
         while not stopped.is_set():
-            wait = self.backoff.delay_remaining()
             self.metrics.observe_breaker(self.backoff.state)
-            if wait > 0:
-                await _sleep_unless(stopped, wait)
-                continue
-            wait = self._errors.delay_remaining()
+            wait = max(self.backoff.delay_remaining(), self._errors.delay_remaining())
             if wait > 0:
                 await _sleep_unless(stopped, wait)
                 continue
             doorbell.clear()
             try:
-                outcome = await self.run_once()
+                result = await self.run_once()
                 await self._housekeeping()
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("relay cannot reach the database (%s); retrying", exc)
-                outcome = Outcome.IDLE
+                result = RoundResult()
             except Exception:
                 # Anything else (a decoding error, a bug) must not end the relay while `serve` accepts
                 # events: log it, wait as the error backoff says, try again. Cancellation still ends it.
@@ -186,94 +216,129 @@ class Relay:
                 logger.exception("relay round failed unexpectedly; next attempt in %.2f s", delay)
                 continue
             self._errors.succeeded()
+            if result.retry_in is not None or (result.more and not stopped.is_set()):
+                continue
             # A round that delivered all it found need not be followed by an empty one: anything
             # committed since the doorbell was cleared has rung it again, so `wait` returns at once.
-            finished = outcome is Outcome.IDLE or (outcome is Outcome.DELIVERED and not self._more)
-            if finished and not stopped.is_set():
-                await doorbell.wait(self.config.sweep_seconds)
+            # A held channel is due again when its own delay has passed.
+            due = min((held.delay_remaining() for held in self.held.values()), default=None)
+            sweep = self.config.sweep_seconds if due is None else min(self.config.sweep_seconds, due)
+            if not stopped.is_set():
+                await doorbell.wait(sweep)
 
     # One round
 
-    async def run_once(self) -> Outcome:
-        """Lease, read, publish and mark one round of events."""
-        self._more = False
-        pending, lease_until = await self._read_round()
+    async def run_once(self) -> RoundResult:
+        """Lease, read, publish and mark one round of events; return what it did."""
+        held = self._held_now()
+        pending, lease_until, more = await self._read_round(held)
         if not pending:
-            return Outcome.IDLE
+            return RoundResult(more=more)
         # No request may start once too little of the lease is left for it to finish (at worst after the
-        # publisher's timeout): past the lease another relay may take the channel and send it again.
-        left = (lease_until - utcnow()).total_seconds() - self._publisher.settings.pusher_timeout_seconds
-        deadline = time.monotonic() + left
+        # request timeout): past the lease another relay may take the channel and send it again.
+        timeout = self.config.request_timeout
+        left = (lease_until - utcnow()).total_seconds() - timeout
+        sender = RoundSender(self._publisher, self.metrics, self._clock() + left, timeout, self._clock)
         lanes = into_lanes(pending, self.config.lanes)
         if self.backoff.failures:
             # Half-open: one probe request decides whether the endpoint is back.
-            self._more = True
-            lanes = [Lane(lanes[0].events[:MAX_EVENTS_PER_BATCH_REQUEST])]
-        sender = RoundSender(self._publisher, self.metrics, deadline)
-        await asyncio.gather(*(sender.send(lane) for lane in lanes))
-        if any(lane.cut for lane in lanes):
-            # The lease's end is near: what was sent is marked, the rest goes in the next round.
-            self._more = True
-        done = [event for lane in lanes for event in lane.done]
-        await self._mark(done)
-        failures = [lane.failure for lane in lanes if lane.failure is not None]
-        if failures:
-            retry_after = max((f.retry_after_seconds or 0.0 for f in failures), default=0.0)
-            delay = self.backoff.failed(retry_after or None)
-            for failure in failures:
-                self.metrics.failed_requests.labels(str(failure.failure)).inc()
-            logger.warning(
-                "relay: %d event(s) delivered, then %s; next attempt in %.2f s (%d failure(s) in a row)",
-                len(done),
-                failures[0].failure,
-                delay,
-                self.backoff.failures,
-            )
-            return Outcome.FAILED
-        self.backoff.succeeded()
-        return Outcome.DELIVERED
+            results = [await sender.send(lanes[0], max_requests=1)]
+            more = True
+        else:
+            results = list(await asyncio.gather(*(sender.send(lane) for lane in lanes)))
+        more = more or any(lane.cut for lane in results)
+        done = [event for lane in results for event in (*lane.delivered, *lane.rejected)]
+        delivered = await self._mark(done)
+        newly_held = self._hold(results)
+        failures = [lane.failure for lane in results if lane.failure is not None]
+        result = RoundResult(
+            read=len(pending),
+            delivered=delivered,
+            rejected=sum(len(lane.rejected) for lane in results),
+            more=more,
+            held=newly_held,
+        )
+        if not failures:
+            self.backoff.succeeded()
+            return result
+        retry_after = max((f.retry_after_seconds or 0.0 for f in failures), default=0.0)
+        delay = self.backoff.failed(retry_after or None)
+        for failure in failures:
+            self.metrics.failed_requests.labels(str(failure.failure)).inc()
+        logger.warning(
+            "relay: %d event(s) delivered, then %s; next attempt in %.2f s (%d failure(s) in a row)",
+            delivered,
+            failures[0].failure,
+            delay,
+            self.backoff.failures,
+        )
+        return replace(result, retry_in=delay)
 
-    async def _read_round(self) -> tuple[list[PendingEvent], datetime]:
-        """This round's events and when the first of their leases ends; sets `_more` when more may wait.
+    def _held_now(self) -> list[str]:
+        """Channels still waiting out their own backoff; the others are due (again)."""
+        return sorted(channel for channel, held in self.held.items() if held.delay_remaining() > 0)
+
+    def _hold(self, results: Sequence[LaneResult]) -> tuple[str, ...]:
+        """Back off the channels that failed alone; forget those that delivered again."""
+        for lane in results:
+            for event in lane.delivered:
+                self.held.pop(event.channel, None)
+        faults = dict(fault for lane in results for fault in lane.faults)
+        for channel, reason in faults.items():
+            backoff = self.held.setdefault(channel, self._new_backoff())
+            delay = backoff.failed()
+            # Logged at error: a configuration fault keeps this channel's events undelivered until fixed.
+            logger.error(
+                "relay: cannot publish to %s: %s; this channel alone retries in %.2f s, the others go on",
+                channel,
+                reason,
+                delay,
+            )
+        self.metrics.held_channels.set(len(self.held))
+        return tuple(sorted(faults))
+
+    async def _read_round(self, held: Sequence[str]) -> tuple[list[PendingEvent], datetime, bool]:
+        """This round's events, when the first of their leases ends, and whether more work waits.
 
         While every channel with work is already leased to this relay for at least half the lease term,
         the round is one read-only transaction: on SQLite it takes no write lock, so it neither waits
         for emitting requests nor makes them wait. Otherwise leases are taken or renewed under the write
-        lock as before; a lease is thus renewed at the latest when half its term is left.
+        lock; a lease is thus renewed at the latest when half its term is left. Channels in `held` are
+        left out, so one that fails alone neither takes a place in the round nor keeps its lease.
         """
         config = self.config
         now = utcnow()
         renew_before = now + timedelta(seconds=config.lease_seconds / 2)
         async with self._reads() as session:
-            candidates = await leases.channels_to_claim(session, config.owner, now, config.max_channels)
+            candidates = await leases.channels_to_claim(
+                session, config.owner, now, config.max_channels, exclude=held
+            )
             if all(c.mine_until is not None and c.mine_until >= renew_before for c in candidates):
                 pending = await outbox.undelivered(
                     session, [c.channel for c in candidates], config.per_channel
                 )
-                self._note_more(candidates, pending)
                 until = min((c.mine_until for c in candidates if c.mine_until is not None), default=now)
-                return pending, until
+                return pending, until, self._left_work(candidates, pending)
         until = now + timedelta(seconds=config.lease_seconds)
         async with transaction(self._sessions) as session:
-            candidates = await leases.channels_to_claim(session, config.owner, now, config.max_channels)
+            candidates = await leases.channels_to_claim(
+                session, config.owner, now, config.max_channels, exclude=held
+            )
             channels = await leases.claim(session, [c.channel for c in candidates], config.owner, now, until)
             pending = await outbox.undelivered(session, channels, config.per_channel)
-        self._note_more(candidates, pending)
-        return pending, until
+        return pending, until, self._left_work(candidates, pending)
 
-    def _note_more(self, candidates: Sequence[leases.Candidate], pending: Sequence[PendingEvent]) -> None:
+    def _left_work(self, candidates: Sequence[leases.Candidate], pending: Sequence[PendingEvent]) -> bool:
         """A round that hit a limit (channels, or events of a channel) leaves work for the next one."""
         if len(candidates) >= self.config.max_channels:
-            self._more = True
-            return
-        counts: dict[str, int] = {}
-        for event in pending:
-            counts[event.channel] = counts.get(event.channel, 0) + 1
-        self._more = any(count >= self.config.per_channel for count in counts.values())
+            return True
+        counts = Counter(event.channel for event in pending)
+        return any(count >= self.config.per_channel for count in counts.values())
 
-    async def _mark(self, done: Sequence[PendingEvent]) -> None:
+    async def _mark(self, done: Sequence[PendingEvent]) -> int:
+        """Mark `done` delivered where our leases still hold; return how many were marked."""
         if not done:
-            return
+            return 0
         ranges: dict[str, tuple[int, int]] = {}
         for event in done:
             first, last = ranges.get(event.channel, (event.seq, event.seq))
@@ -292,6 +357,7 @@ class Relay:
         self.metrics.delivered.inc(len(done))
         for event in done:
             self.metrics.delivery_latency.observe(max(0.0, (now - event.occurred_at).total_seconds()))
+        return len(done)
 
     def snapshot(self) -> status.RelaySnapshot:
         """This relay's health as the console shows it (see `waxos.relay.status`)."""
@@ -312,7 +378,7 @@ class Relay:
 
     async def _housekeeping(self) -> None:
         """Refresh the backlog gauges every second, report status every five, prune every ten minutes."""
-        clock = time.monotonic()
+        clock = self._clock()
         if clock >= self._next_metrics:
             self._next_metrics = clock + self.config.metrics_every_seconds
             async with self._reads() as session:
@@ -334,7 +400,10 @@ async def start_relay(settings: Settings, engine: AsyncEngine, publisher: Pusher
     relay = Relay(
         engine,
         publisher,
-        RelayConfig(retention_hours=settings.waxos_event_retention_hours),
+        RelayConfig(
+            request_timeout=settings.pusher_timeout_seconds,
+            retention_hours=settings.waxos_event_retention_hours,
+        ),
         RelayMetrics(publisher.metrics.registry),
     )
     await relay.start()
