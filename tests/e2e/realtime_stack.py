@@ -44,6 +44,8 @@ def server_env(database_url: str, pusher_port: int, **extra: str) -> dict[str, s
         "PUSHER_HOST": "127.0.0.1",
         "PUSHER_PORT": str(pusher_port),
         "PUSHER_USE_TLS": "false",
+        # No fixed metrics port: suites running side by side would contend for 9464.
+        "WAXOS_RELAY_METRICS_PORT": "0",
         **extra,
     }
 
