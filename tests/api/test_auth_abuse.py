@@ -140,6 +140,21 @@ async def test_a_chunked_body_over_the_limit_is_413(api: Api) -> None:
     assert response.status_code == 413
 
 
+@pytest.mark.parametrize("declared", ["²".encode("latin-1"), b"9" * 5_000])
+async def test_an_odd_content_length_is_not_a_500(api: Api, declared: bytes) -> None:
+    # Servers in front usually refuse these; the endpoint must not rely on it.
+    async def body() -> AsyncIterator[bytes]:
+        yield f"socket_id={SOCKET_ID}&channel_name=private-user-{api.world.acme_agent.id}".encode()
+
+    headers = {
+        **bearer(api.world.token(api.world.acme_agent)),
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Length": declared,
+    }
+    response = await api.client.post(AUTH, content=body(), headers=headers)
+    assert response.status_code in {200, 413}
+
+
 async def test_presence_auth_refuses_other_kinds(api: Api) -> None:
     world = api.world
     response = await api.client.post(

@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 import pusher
 import pytest
+from click.testing import CliRunner
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tests.conftest import ROOT, free_port
+from waxos.cli.main import main
 from waxos.cli.pusher_server import env_file_values
 
 
@@ -87,6 +89,27 @@ def test_non_numeric_app_id_is_refused() -> None:
     process = start({"PUSHER_KEY": "k", "PUSHER_SECRET": "s"}, "--app-id", "abc", cwd=Path("/"))
     _, err = process.communicate(timeout=15)
     assert process.returncode == 2 and "numeric" in err
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "named"),
+    [
+        ({}, ["--app-id", "²"], "PUSHER_APP_ID must be numeric"),
+        ({"PUSHER_PORT": "²"}, [], "PUSHER_PORT must be a port number"),
+        ({"PUSHER_PORT": "9" * 5_000}, [], "PUSHER_PORT must be a port number"),
+        ({"PUSHER_PORT": "70000"}, [], "PUSHER_PORT must be a port number"),
+    ],
+)
+def test_odd_numbers_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: list[str], named: str
+) -> None:
+    monkeypatch.chdir("/")
+    for name in ("PUSHER_PORT", "WAXOS_ENV_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"PUSHER_APP_ID": "100001", "PUSHER_KEY": "k", "PUSHER_SECRET": "s", **env}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["pusher-server", *args])
+    assert result.exit_code == 2 and named in result.output, result.output
 
 
 ENV_FILE_TEXT = """\

@@ -46,6 +46,12 @@ def test_socket_id_collisions_are_retried() -> None:
         (KEY, {"protocol": ""}, CloseCode.NO_PROTOCOL),
         (KEY, {"protocol": "seven"}, CloseCode.INVALID_VERSION),
         (KEY, {"protocol": "6"}, CloseCode.UNSUPPORTED_PROTOCOL),
+        # str.isdigit() accepts these; int() refuses the first and reads the second as 7.
+        (KEY, {"protocol": "²"}, CloseCode.INVALID_VERSION),
+        (KEY, {"protocol": "\u0667"}, CloseCode.INVALID_VERSION),  # ARABIC-INDIC DIGIT SEVEN
+        (KEY, {"protocol": "7 "}, CloseCode.INVALID_VERSION),
+        # More digits than int() converts by default.
+        (KEY, {"protocol": "7" * 5_000}, CloseCode.UNSUPPORTED_PROTOCOL),
     ],
 )
 def test_refused_connections_get_an_error_then_a_close(key: str, query: dict[str, str], code: int) -> None:
@@ -54,8 +60,15 @@ def test_refused_connections_get_an_error_then_a_close(key: str, query: dict[str
     h.pump()
     [frame] = h.take(socket_id)
     assert frame["event"] == "pusher:error" and frame["data"]["code"] == code
+    assert len(frame["data"]["message"]) < 300  # client input is repeated only in part
     assert h.closed[socket_id][0] == code
     assert socket_id not in h.app.connections
+
+
+def test_the_protocol_may_carry_leading_zeros() -> None:
+    h = Harness()
+    socket_id = h.app.connect(KEY, {"protocol": "007"}, h.now)
+    assert socket_id in h.app.connections
 
 
 def test_unknown_path_is_4005() -> None:

@@ -311,6 +311,26 @@ def test_authentication_failures_are_401(kwargs: dict[str, Any], reason: str) ->
     assert h.take(s) == []
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    # str.isdigit() accepts the first two; int() refuses the first and reads the second as a number;
+    # the third has more digits than int() converts by default.
+    ["²", "\u0661\u0668" + "\u0660" * 8, "9" * 5_000, "-1", "1.8e9", " 1800000000", ""],
+    ids=["superscript", "arabic-indic", "5000-digits", "negative", "float", "space", "empty"],
+)
+def test_a_timestamp_other_than_ascii_digits_is_401(timestamp: str) -> None:
+    h = Harness()
+    response = signed(h, "GET", f"/apps/{APP_ID}/channels", params={"auth_timestamp": timestamp})
+    assert (response.status, text(response)) == (401, "Missing or invalid auth_timestamp parameter")
+
+
+def test_a_timestamp_beyond_the_calendar_is_expired_not_an_error() -> None:
+    h = Harness()
+    response = signed(h, "GET", f"/apps/{APP_ID}/channels", params={"auth_timestamp": "9" * 12})
+    assert response.status == 401
+    assert text(response).startswith("Timestamp expired: Given timestamp (999999999999) not within 600s")
+
+
 def test_timestamp_window_is_600_seconds_either_way() -> None:
     h = Harness()
     path = f"/apps/{APP_ID}/channels"

@@ -123,3 +123,15 @@ async def test_a_captured_url_replayed_with_case_folded_duplicates_publishes_not
         response = await http.post(f"{local_pusher.http_url}{path}?{query}", content=forged)
     assert (response.status_code, response.text) == (400, "Duplicate query parameter: auth_timestamp\n")
     await subscriber.expect_silence()
+
+
+async def test_odd_numbers_in_the_query_are_401_not_500(local_pusher: LocalPusher) -> None:
+    path = f"/apps/{local_pusher.app_id}/channels"
+    async with httpx.AsyncClient() as http:
+        for timestamp in ("%C2%B2", "9" * 5_000):
+            url = signed_url(local_pusher, "GET", path, b"", auth_timestamp=timestamp)
+            response = await http.get(url)
+            assert (response.status_code, response.text) == (
+                401,
+                "Missing or invalid auth_timestamp parameter\n",
+            )

@@ -29,6 +29,8 @@ async def test_handshake(local_pusher: LocalPusher) -> None:
         ({"query": "client=js"}, 4008),
         ({"query": "protocol=x"}, 4006),
         ({"query": "protocol=5"}, 4007),
+        ({"query": "protocol=%C2%B2"}, 4006),  # '²', which str.isdigit() accepts and int() refuses
+        ({"query": "protocol=" + "7" * 5_000}, 4007),
     ],
 )
 async def test_refusals_send_error_then_close_code(

@@ -190,7 +190,8 @@ async def _read_subscription(request: Request) -> tuple[str, ChannelName]:
 async def _read_fields(request: Request) -> Mapping[str, object]:
     """The body's fields, form-encoded or JSON, refusing bodies over `MAX_BODY_BYTES` without reading on."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    # ASCII digits only (`isdigit` accepts '²', which `int` refuses); too many of them is too large.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 9 or int(declared) > MAX_BODY_BYTES):
         raise _too_large()
     body = bytearray()
     async for chunk in request.stream():

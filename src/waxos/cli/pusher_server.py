@@ -85,7 +85,15 @@ def pusher_server_command(
     secret = secret or _setting("PUSHER_SECRET", file_values)
     webhook_url = webhook_url or _setting("PUSHER_WEBHOOK_URL", file_values)
     if port is None:
-        port = int(_setting("PUSHER_PORT", file_values) or 6001)
+        configured = _setting("PUSHER_PORT", file_values) or "6001"
+        if not (
+            configured.isascii()
+            and configured.isdigit()
+            and len(configured) <= 5
+            and int(configured) <= 65535
+        ):
+            raise click.UsageError("PUSHER_PORT must be a port number (0-65535)")
+        port = int(configured)
     if enable_client_events is None:
         flag = _setting("PUSHER_ENABLE_CLIENT_EVENTS", file_values) or "false"
         enable_client_events = flag.lower() in {"1", "true", "yes", "on"}
@@ -93,7 +101,7 @@ def pusher_server_command(
         given = {"PUSHER_APP_ID": app_id, "PUSHER_KEY": key, "PUSHER_SECRET": secret}
         missing = ", ".join(name for name, value in given.items() if not value)
         raise click.UsageError(f"set {missing} (flag, environment or env file)")
-    if not app_id.isdigit():
+    if not (app_id.isascii() and app_id.isdigit()):
         raise click.UsageError("PUSHER_APP_ID must be numeric, as the official SDKs require")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = AppConfig(

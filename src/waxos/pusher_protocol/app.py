@@ -15,7 +15,7 @@ from waxos.pusher_protocol import messages, webhooks
 from waxos.pusher_protocol.auth import auth_problem, verify_signin
 from waxos.pusher_protocol.config import AppConfig
 from waxos.pusher_protocol.connection import Connection, Liveness
-from waxos.pusher_protocol.errors import CloseCode, FrameError
+from waxos.pusher_protocol.errors import CloseCode, FrameError, excerpt
 from waxos.pusher_protocol.hub import Hub
 from waxos.pusher_protocol.messages import ClientMessage, PresenceMember
 from waxos.pusher_protocol.names import (
@@ -125,14 +125,15 @@ class PusherApp:
 
     def _refusal(self, key: str, query: Mapping[str, str]) -> tuple[int, str] | None:
         if key != self.config.key:
-            return CloseCode.APP_NOT_FOUND, f"App key {key} not in this cluster"
+            return CloseCode.APP_NOT_FOUND, f"App key {excerpt(key)} not in this cluster"
         protocol = query.get("protocol")
         if protocol is None or protocol == "":
             return CloseCode.NO_PROTOCOL, "No protocol version supplied"
-        if not protocol.isdigit():
+        # ASCII digits only: `str.isdigit` accepts '²', and `int` refuses it or a 5,000-digit string.
+        if not (protocol.isascii() and protocol.isdigit()):
             return CloseCode.INVALID_VERSION, "Invalid version string format"
-        if int(protocol) != SUPPORTED_PROTOCOL:
-            return CloseCode.UNSUPPORTED_PROTOCOL, f"Unsupported protocol version {protocol}"
+        if protocol.lstrip("0") != str(SUPPORTED_PROTOCOL):
+            return CloseCode.UNSUPPORTED_PROTOCOL, f"Unsupported protocol version {excerpt(protocol, 20)}"
         return None
 
     def refuse_path(self, now: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote
 
@@ -14,6 +15,10 @@ from waxos.pusher_protocol.signing import (
     same,
     sign_request,
 )
+
+# ASCII digits only (`str.isdigit` accepts '²', which `int` refuses), and few enough of them that `int`
+# neither refuses the string nor builds a date no calendar holds.
+_TIMESTAMP = re.compile(r"\A[0-9]{1,12}\Z")
 
 
 def parse_query(query: str) -> dict[str, str]:
@@ -37,7 +42,10 @@ def parse_query(query: str) -> dict[str, str]:
 
 
 def _iso(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # beyond the year 9999
+        return f"{seconds:.0f}"
 
 
 def verify_request(
@@ -65,7 +73,7 @@ def verify_request(
     if auth_version != "1.0":
         raise HttpError(401, "Unsupported auth_version, expected 1.0")
     timestamp = params.get("auth_timestamp", "")
-    if not timestamp.isdigit():
+    if not _TIMESTAMP.match(timestamp):
         raise HttpError(401, "Missing or invalid auth_timestamp parameter")
     window = config.timestamp_tolerance
     if abs(now - int(timestamp)) >= window:
