@@ -38,6 +38,7 @@ class Harness:
         """Move the app's output into per-socket inboxes and the closed map."""
         for output in self.app.take_output():
             if isinstance(output, Send):
+                output.text.encode()  # every frame must be writable as UTF-8
                 for socket_id in output.socket_ids:
                     self.inbox[socket_id].append(json.loads(output.text))
             else:

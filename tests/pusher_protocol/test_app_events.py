@@ -103,6 +103,36 @@ def test_deeply_nested_client_event_is_invalid_json_and_nothing_is_relayed() -> 
     assert a in h.app.connections and h.app.take_webhooks() == []
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"event":"client-x","channel":"private-x","data":{"text":"\\ud800"}}',
+        '{"event":"client-\\ud800","channel":"private-x","data":{}}',
+        '{"event":"\\udfff"}',
+        '{"event":"client-x","channel":"private-\\ud800","data":{}}',
+        '{"event":"pusher:subscribe","data":{"channel":"\\ud800"}}',
+    ],
+)
+def test_an_unpaired_surrogate_is_invalid_json_and_nothing_is_relayed(frame: str) -> None:
+    # json decodes "\ud800" into a string no UTF-8 encoder accepts: relayed, it broke the writer.
+    h = Harness()
+    a, b = h.connect(), h.connect()
+    h.subscribe(a, "private-x")
+    h.subscribe(b, "private-x")
+    h.take(a), h.take(b), h.app.take_webhooks()
+    h.send(a, frame)
+    assert h.take(a) == [error("Received invalid JSON")] and h.take(b) == []
+    assert a in h.app.connections and h.app.take_webhooks() == []
+
+
+def test_an_unpaired_surrogate_inside_signed_user_data_is_refused() -> None:
+    h = Harness()
+    a = h.connect()
+    reply = h.signin(a, {"id": "u1", "user_info": {"name": "\ud800"}})
+    assert reply == [error("Invalid signin: user_data is not JSON")]
+    assert h.app.connections[a].user is None
+
+
 def test_client_events_disabled() -> None:
     h = Harness(enable_client_events=False)
     a, b = h.connect(), h.connect()

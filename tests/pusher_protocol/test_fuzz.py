@@ -41,8 +41,17 @@ events = st.sampled_from(
 channels = st.sampled_from(
     ["a", "private-a", "presence-a", "private-encrypted-a", "cache-a", "#server-to-user-1", "bad name", ""]
 )
+# Text that may hold unpaired surrogates, which json.dumps escapes as \udXXX (Harness.pump checks that
+# every frame the core writes still encodes as UTF-8).
+surrogate_text = st.text(st.characters(categories=["Cs", "Ll", "So"]), max_size=6)
 frames = st.one_of(
     st.text(max_size=200),
+    st.builds(
+        lambda e, c, d: json.dumps({"event": e, "channel": c, "data": d}),
+        events | surrogate_text.map("client-".__add__),
+        channels | surrogate_text,
+        surrogate_text | st.dictionaries(surrogate_text, surrogate_text, max_size=2),
+    ),
     deep_json,
     st.builds(
         lambda e, c, d: '{"event":' + json.dumps(e) + ',"channel":' + json.dumps(c) + ',"data":' + d + "}",

@@ -399,3 +399,20 @@ def test_real_time_is_not_read_by_the_core() -> None:
     h = Harness()
     assert abs(h.now - time.time()) > 3600  # the harness clock is far from the wall clock
     assert signed(h, "GET", f"/apps/{APP_ID}/channels").status == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name":"e","channels":["a"],"data":"\\ud800"}',
+        b'{"name":"\\udc00","channels":["a"],"data":"d"}',
+        b'{"name":"e","channels":["\\ud800"],"data":"d"}',
+    ],
+)
+def test_an_unpaired_surrogate_in_a_body_is_400(body: bytes) -> None:
+    h = Harness()
+    s = h.connect()
+    h.subscribe(s, "a")
+    response = signed(h, "POST", f"/apps/{APP_ID}/events", body)
+    assert (response.status, text(response)) == (400, "Request body is not valid JSON")
+    assert h.take(s) == []

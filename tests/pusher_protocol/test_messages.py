@@ -46,6 +46,27 @@ def test_nesting_is_limited_without_recursion() -> None:
             messages.loads(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\ud800"',
+        '"\\uDFFF"',
+        '{"\\udc00": 1}',
+        '["ok", {"a": "x\\ud83d"}]',
+        b'{"a": "\\ud800"}',
+        '"\\ud800"'.encode("utf-16"),
+    ],
+)
+def test_an_unpaired_surrogate_is_invalid_json(text: str | bytes) -> None:
+    with pytest.raises(ValueError, match="unpaired surrogate"):
+        messages.loads(text)
+
+
+def test_paired_surrogates_and_escaped_backslashes_pass() -> None:
+    assert messages.loads('"\\ud83d\\ude00"') == "\U0001f600"
+    assert messages.loads('"\\\\ud800"') == "\\ud800"  # a backslash, then the letters
+
+
 @pytest.mark.parametrize("data", ['"not json', "[1]", 5, "[" * 3000])
 def test_bad_pusher_data(data: object) -> None:
     message = messages.ClientMessage("pusher:subscribe", None, data)

@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from waxos.pusher_protocol import AppConfig
 from waxos.pusher_protocol.signing import channel_string_to_sign, sign_auth
 from waxos.pusher_server.app import PusherServer
@@ -61,3 +63,22 @@ async def test_closing_a_slow_consumer_tells_the_others_at_once() -> None:
     for session in list(server.sessions.values()):
         await session.finish()
     stuck.set()
+
+
+async def test_a_frame_the_socket_cannot_carry_closes_it_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            message["text"].encode()  # what the server does; a lone surrogate cannot be encoded
+        sent.append(message)
+
+    session = Session("1.1", send)
+    session.enqueue("\ud800")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sent == [{"type": "websocket.close", "code": 1011, "reason": "Internal error"}]
+    assert "cannot write to socket 1.1; closing it" in caplog.text
+    await session.finish()

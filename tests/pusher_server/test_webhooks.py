@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pusher
 
 from tests.pusher_server.client import PusherClient
 from tests.support.local_pusher import WebhookReceiver, running_local_pusher
+from waxos.pusher_server.webhook_sender import WebhookSender
 
 
 async def test_lifecycle_webhooks_validate_with_the_official_sdk(webhook_receiver: WebhookReceiver) -> None:
@@ -62,3 +64,23 @@ async def test_failing_receiver_is_retried_without_delaying_delivery(
         assert event == {"name": "channel_occupied", "channel": "room"}
         assert webhook_receiver.attempts == 3
         await a.close()
+
+
+async def test_a_batch_that_cannot_be_sent_is_dropped_and_the_worker_goes_on() -> None:
+    posted: list[bytes] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if b"poison" in request.content:
+            raise ValueError("not an HTTP error: a bug on this side")
+        posted.append(request.content)
+        return httpx.Response(200)
+
+    sender = WebhookSender(
+        "http://receiver.test/hooks", key="k", secret="s", transport=httpx.MockTransport(handle)
+    )
+    await sender.start()
+    sender.submit([{"name": "channel_occupied", "channel": "poison"}])
+    sender.submit([{"name": "channel_occupied", "channel": "next"}])
+    await sender.aclose()
+    assert (sender.dropped, sender.delivered) == (1, 1)
+    assert b'"channel":"next"' in posted[0]

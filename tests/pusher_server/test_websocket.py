@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 
@@ -166,3 +167,37 @@ async def test_disconnects_leave_no_sessions_or_tasks(local_pusher: LocalPusher)
     local_pusher.wait_until(lambda: not local_pusher.app.core.connections)
     assert local_pusher.app.core.hub.occupied_channels() == []
     local_pusher.wait_until(lambda: len(asyncio.all_tasks()) <= baseline)
+
+
+async def test_unpaired_surrogates_are_invalid_json_and_no_task_dies_unobserved(
+    local_pusher: LocalPusher,
+) -> None:
+    reported: list[dict[str, object]] = []
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        reported.append(context)
+
+    local_pusher.call(lambda: asyncio.get_running_loop().set_exception_handler(handler))
+    sender = await PusherClient.open(local_pusher)
+    other = await PusherClient.open(local_pusher)
+    await sender.subscribe("private-x")
+    await other.subscribe("private-x")
+    for frame in [
+        '{"event":"client-x","channel":"private-x","data":{"text":"\\ud800"}}',
+        '{"event":"client-\\ud800","channel":"private-x","data":{}}',
+        '{"event":"\\udfff"}',
+    ]:
+        await sender.send(frame)
+        assert await sender.recv() == {
+            "event": "pusher:error",
+            "data": {"code": None, "message": "Received invalid JSON"},
+        }
+    await other.expect_silence()
+    await sender.send({"event": "client-x", "channel": "private-x", "data": {"ok": "\U0001f600"}})
+    assert (await other.recv())["data"] == {"ok": "\U0001f600"}
+    await sender.close()
+    await other.close()
+    local_pusher.wait_until(lambda: not local_pusher.app.sessions)
+    # A task that died with its exception unread reports it when it is collected.
+    local_pusher.call(gc.collect)
+    assert reported == []

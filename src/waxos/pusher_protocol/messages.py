@@ -8,6 +8,7 @@ client SDK expect), except `pusher:error` and `pusher:signin_success`, which Pus
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +48,30 @@ def dumps(value: JsonValue) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# A `\uD800`-`\uDFFF` escape: the only way a surrogate gets into text decoded from UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def loads(text: str | bytes) -> JsonValue:
-    """`json.loads` that raises `ValueError` for nesting beyond `MAX_JSON_DEPTH`, never `RecursionError`."""
+    """`json.loads` that raises `ValueError` for nesting beyond `MAX_JSON_DEPTH`, never `RecursionError`,
+    and for a string holding an unpaired UTF-16 surrogate.
+
+    `json` decodes `"\ud800"` into a lone surrogate, which no UTF-8 encoder accepts: relayed, it would
+    fail only when written to another socket, far from the frame that carried it. Paired escapes (an
+    emoji) decode to one code point and pass; a frame is re-checked only when it holds such an escape.
+    """
     try:
         value = json.loads(text)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
     if _deeper_than(value, MAX_JSON_DEPTH):
         raise ValueError("JSON nested too deeply")
+    # Bytes (HTTP bodies, which json may decode as UTF-16 or UTF-32) are always re-checked.
+    if isinstance(text, bytes) or _SURROGATE_ESCAPE.search(text) is not None:
+        try:
+            dumps(value).encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("JSON text holds an unpaired surrogate") from exc
     return value
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+logger = logging.getLogger("waxos.pusher_server")
 
 
 class Session:
@@ -68,6 +71,14 @@ class Session:
             # The peer went away mid-write; the reader sees the disconnect and cleans up.
             self._queue.clear()
             self._closed = True
+        except Exception:
+            # A frame the socket cannot carry is a bug here, not the peer's doing: said in the log and
+            # the socket closed (1011), rather than a task dying with nobody to hear it.
+            logger.exception("cannot write to socket %s; closing it", self.socket_id)
+            self._queue.clear()
+            self._closed = True
+            with contextlib.suppress(Exception):
+                await self._send({"type": "websocket.close", "code": 1011, "reason": "Internal error"})
         finally:
             self._flusher = None
 

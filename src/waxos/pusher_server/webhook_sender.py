@@ -81,6 +81,10 @@ class WebhookSender:
             events = await self._queue.get()
             try:
                 await self._deliver(events)
+            except Exception:
+                # One batch that cannot be built or sent must not end the worker: logged and dropped.
+                self.dropped += 1
+                logger.exception("webhook batch dropped: it could not be sent")
             finally:
                 self._queue.task_done()
 
