@@ -176,7 +176,17 @@ async def main() -> None:
     port = free_port()
     env = os.environ | {"PUSHER_APP_ID": APP_ID, "PUSHER_KEY": KEY, "PUSHER_SECRET": SECRET}
     server = subprocess.Popen(
-        [sys.executable, "-m", "waxos", "pusher-server", "--port", str(port)],
+        # Every socket here comes from 127.0.0.1: the per-address cap (1,000 by default) is lifted.
+        [
+            sys.executable,
+            "-m",
+            "waxos",
+            "pusher-server",
+            "--port",
+            str(port),
+            "--max-connections-per-address",
+            "0",
+        ],
         env=env,
         cwd=ROOT,
         stderr=subprocess.DEVNULL,

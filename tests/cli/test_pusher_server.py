@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tests.conftest import ROOT, free_port
 from waxos.cli.main import main
 from waxos.cli.pusher_server import env_file_values
+from waxos.pusher_server.config import ServerConfig
 
 
 def start(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
@@ -164,3 +165,19 @@ def test_env_file_selection_follows_load_settings(tmp_path: Path, monkeypatch: p
         env_file_values(str(tmp_path / "missing.env"))
     monkeypatch.setenv("WAXOS_ENV_FILE", str(tmp_path / "missing.env"))
     assert env_file_values() == {}
+
+
+def test_limits_come_from_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[ServerConfig] = []
+    monkeypatch.setattr("waxos.cli.pusher_server.run", started.append)
+    monkeypatch.chdir("/")
+    args = ["--app-id", "1", "--key", "k", "--secret", "s", "--port", "6001"]
+    assert CliRunner().invoke(main, ["pusher-server", *args]).exit_code == 0
+    extra = ["--max-connections-per-address", "0", "--max-subscriptions-per-connection", "5"]
+    assert CliRunner().invoke(main, ["pusher-server", *args, *extra]).exit_code == 0
+    default, lifted = started
+    assert (default.max_connections_per_address, default.app.max_subscriptions_per_connection) == (
+        1_000,
+        1_000,
+    )
+    assert (lifted.max_connections_per_address, lifted.app.max_subscriptions_per_connection) == (0, 5)

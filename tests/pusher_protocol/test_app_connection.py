@@ -73,7 +73,7 @@ def test_the_protocol_may_carry_leading_zeros() -> None:
 
 def test_unknown_path_is_4005() -> None:
     h = Harness()
-    socket_id = h.app.refuse_path(h.now)
+    socket_id = h.app.refuse(CloseCode.PATH_NOT_FOUND, "Path not found", h.now)
     h.pump()
     assert h.take(socket_id) == [error("Path not found", 4005)]
     assert h.closed[socket_id] == (4005, "Path not found")

@@ -26,9 +26,9 @@ def subscribe_frame(socket_id: str, user_id: str) -> str:
     return json.dumps({"event": "pusher:subscribe", "data": data})
 
 
-async def test_closing_a_slow_consumer_tells_the_others_at_once() -> None:
+async def test_a_slow_consumer_is_closed_by_bytes_queued_and_the_others_told_at_once() -> None:
     app = AppConfig(app_id="100001", key=KEY, secret=SECRET)
-    server = PusherServer(ServerConfig(app=app, max_queued_frames=5), clock=lambda: 1_800_000_000.0)
+    server = PusherServer(ServerConfig(app=app, max_queued_bytes=1_000), clock=lambda: 1_800_000_000.0)
     stuck = asyncio.Event()
     observed: list[dict[str, Any]] = []
 
@@ -55,6 +55,10 @@ async def test_closing_a_slow_consumer_tells_the_others_at_once() -> None:
         assert sent < 100
     # Everything the close produced was routed by the dispatch that closed it, not left in the core.
     assert server.core.take_output() == []
+    # Measured in bytes, not frames: some twenty small frames went over a 1,000-byte bound, and what
+    # was queued for the stuck socket was dropped at once.
+    assert 10 < sent < 30
+    assert server.sessions[slow].queued_bytes == 0
     for _ in range(sent + 10):
         await asyncio.sleep(0)
     events = [json.loads(m["text"]) for m in observed if m["type"] == "websocket.send"]
@@ -76,7 +80,7 @@ async def test_a_frame_the_socket_cannot_carry_closes_it_and_is_logged(
         sent.append(message)
 
     session = Session("1.1", send)
-    session.enqueue("\ud800")
+    session.enqueue("\ud800", 3)
     for _ in range(3):
         await asyncio.sleep(0)
     assert sent == [{"type": "websocket.close", "code": 1011, "reason": "Internal error"}]

@@ -201,3 +201,21 @@ async def test_unpaired_surrogates_are_invalid_json_and_no_task_dies_unobserved(
     # A task that died with its exception unread reports it when it is collected.
     local_pusher.call(gc.collect)
     assert reported == []
+
+
+async def test_connections_per_client_address_are_capped() -> None:
+    with running_local_pusher(server_options={"max_connections_per_address": 2}) as server:
+        first = await PusherClient.open(server)
+        await PusherClient.open(server)
+        async with connect(server.ws_url()) as third:
+            assert json.loads(await third.recv()) == {
+                "event": "pusher:error",
+                "data": {"code": 4100, "message": "Too many connections from this address"},
+            }
+            with pytest.raises(ConnectionClosed) as closed:
+                await third.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4100
+        await first.close()
+        server.wait_until(lambda: len(server.app.core.connections) == 1)
+        again = await PusherClient.open(server)
+        assert again.socket_id in server.call(lambda: list(server.app.core.connections))

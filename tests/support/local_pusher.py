@@ -119,9 +119,13 @@ def running_local_pusher(
     key: str = KEY,
     secret: str = SECRET,
     enable_client_events: bool = True,
+    server_options: dict[str, Any] | None = None,
     **app_options: Any,
 ) -> Iterator[LocalPusher]:
-    """Start a local Pusher server on a free port in a thread; stop it on exit."""
+    """Start a local Pusher server on a free port in a thread; stop it on exit.
+
+    `app_options` go to `AppConfig`, `server_options` to `ServerConfig` (the adapter's own limits).
+    """
     app = AppConfig(
         app_id=app_id,
         key=key,
@@ -129,7 +133,9 @@ def running_local_pusher(
         enable_client_events=enable_client_events,
         **app_options,
     )
-    config = ServerConfig(app=app, host="127.0.0.1", port=free_port(), webhook_url=webhook_url)
+    config = ServerConfig(
+        app=app, host="127.0.0.1", port=free_port(), webhook_url=webhook_url, **(server_options or {})
+    )
     uv_config = uvicorn_config(config, log_level="error")
     asgi_app = uv_config.app
     assert isinstance(asgi_app, PusherServer)

@@ -10,8 +10,9 @@ import click
 from dotenv import dotenv_values
 
 from waxos.pusher_protocol import AppConfig
+from waxos.pusher_protocol.config import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from waxos.pusher_protocol.limits import CLIENT_EVENTS_PER_SECOND
-from waxos.pusher_server.config import ServerConfig
+from waxos.pusher_server.config import MAX_CONNECTIONS_PER_ADDRESS, ServerConfig
 from waxos.pusher_server.runner import run
 
 _ENV_FILE_VARIABLE = "WAXOS_ENV_FILE"
@@ -65,6 +66,20 @@ def _setting(name: str, file_values: dict[str, str]) -> str | None:
     show_default=True,
     help="Client events per second per connection; 0 for no limit.",
 )
+@click.option(
+    "--max-connections-per-address",
+    type=click.IntRange(0),
+    default=MAX_CONNECTIONS_PER_ADDRESS,
+    show_default=True,
+    help="Sockets one client address may hold; 0 for no limit (behind a remote proxy, all share one).",
+)
+@click.option(
+    "--max-subscriptions-per-connection",
+    type=click.IntRange(0),
+    default=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    show_default=True,
+    help="Channels one socket may join; 0 for no limit.",
+)
 @click.pass_context
 def pusher_server_command(
     ctx: click.Context,
@@ -76,6 +91,8 @@ def pusher_server_command(
     webhook_url: str | None,
     enable_client_events: bool | None,
     client_event_rate_limit: int,
+    max_connections_per_address: int,
+    max_subscriptions_per_connection: int,
 ) -> None:
     """Run a local Pusher Channels-compatible server (protocol 7 and the HTTP API)."""
     root = ctx.find_root().obj
@@ -110,5 +127,13 @@ def pusher_server_command(
         secret=secret,
         enable_client_events=enable_client_events,
         client_event_rate_limit=client_event_rate_limit,
+        max_subscriptions_per_connection=max_subscriptions_per_connection,
     )
-    run(ServerConfig(app=app, host=host, port=port, webhook_url=webhook_url))
+    server = ServerConfig(
+        app=app,
+        host=host,
+        port=port,
+        webhook_url=webhook_url,
+        max_connections_per_address=max_connections_per_address,
+    )
+    run(server)

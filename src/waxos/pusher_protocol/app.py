@@ -136,12 +136,12 @@ class PusherApp:
             return CloseCode.UNSUPPORTED_PROTOCOL, f"Unsupported protocol version {excerpt(protocol, 20)}"
         return None
 
-    def refuse_path(self, now: float) -> str:
-        """A WebSocket on a path other than `/app/{key}`: error 4005, then close."""
+    def refuse(self, code: int, reason: str, now: float) -> str:
+        """A WebSocket the server will not serve (another path: 4005; over a limit: 4100): error, close."""
         del now
         socket_id = self._new_socket_id()
-        self._error(socket_id, "Path not found", CloseCode.PATH_NOT_FOUND)
-        self._output.append(Close(socket_id, CloseCode.PATH_NOT_FOUND, "Path not found"))
+        self._error(socket_id, reason, code)
+        self._output.append(Close(socket_id, code, reason))
         return socket_id
 
     def disconnect(self, socket_id: str, now: float) -> None:
@@ -218,13 +218,14 @@ class PusherApp:
         elif event.startswith(CLIENT_EVENT_PREFIX):
             self._client_event(connection, message, now)
         else:
-            raise FrameError(f"Unsupported event received on socket: {event}")
+            raise FrameError(f"Unsupported event received on socket: {excerpt(event)}")
 
     # ---- subscriptions --------------------------------------------------------------------------
 
     def _subscribe(self, connection: Connection, data: dict[str, object], now: float) -> None:
         raw_channel = data.get("channel")
-        shown = raw_channel if isinstance(raw_channel, str) else ""
+        # Repeated in two frames: in part only, or a 16 KiB name would cost the server 48 KiB to answer.
+        shown = excerpt(raw_channel) if isinstance(raw_channel, str) else ""
         try:
             try:
                 channel = parse_channel(raw_channel)
@@ -232,6 +233,9 @@ class PusherApp:
                 raise _Refusal(f"Invalid channel name '{shown}'", 400) from exc
             if channel.name in connection.subscriptions:
                 raise FrameError(f"Existing subscription to channel {channel.name}")
+            limit = self.config.max_subscriptions_per_connection
+            if 0 < limit <= len(connection.subscriptions):
+                raise _Refusal(f"Too many subscriptions on this connection (at most {limit})", 429)
             member = self._authorize(connection, channel, data)
         except _Refusal as refusal:
             self._reject(connection, shown, refusal.reason, refusal.status)
@@ -307,6 +311,8 @@ class PusherApp:
             self._webhooks.append(webhooks.member_removed(name, user_id))
         if left.vacated:
             self._webhooks.append(webhooks.channel_vacated(name))
+            # Nothing about a channel outlives its last subscriber but its cached event.
+            self._cache_miss_reported.discard(name)
 
     def _unsubscribe(self, connection: Connection, data: dict[str, object]) -> None:
         name = data.get("channel")
@@ -343,7 +349,9 @@ class PusherApp:
             )
         name = message.channel
         if name is None or name not in connection.subscriptions:
-            raise FrameError(f"Cannot broadcast client event (connection not subscribed to channel {name})")
+            raise FrameError(
+                f"Cannot broadcast client event (connection not subscribed to channel {excerpt(name)})"
+            )
         # A subscribed channel's name was parsed when it was joined: it parses again.
         if not parse_channel(name).allows_client_events:
             raise FrameError("Client event rejected - only supported on private and presence channels")

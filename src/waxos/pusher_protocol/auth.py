@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from waxos.pusher_protocol.config import AppConfig
 from waxos.pusher_protocol.connection import SignedInUser
-from waxos.pusher_protocol.errors import FrameError
+from waxos.pusher_protocol.errors import FrameError, excerpt
 from waxos.pusher_protocol.messages import loads
 from waxos.pusher_protocol.names import is_valid_user_id
 from waxos.pusher_protocol.signing import hmac_hex, same, user_string_to_sign
@@ -16,11 +16,15 @@ def auth_problem(config: AppConfig, channel: str, auth: object, string_to_sign: 
         return f"Auth value for subscription to {channel} is invalid: should be of format 'key:signature'"
     key, signature = auth.split(":")
     if key != config.key:
-        return f"Invalid key in subscription auth data: '{key}'"
+        return f"Invalid key in subscription auth data: '{excerpt(key)}'"
     expected = hmac_hex(config.secret, string_to_sign)
     if not same(expected, signature):
-        # Real Pusher names the exact string it signed: it is what a developer needs to debug auth.
-        return f"Invalid signature: Expected HMAC SHA256 hex digest of {string_to_sign}, but got {signature}"
+        # Real Pusher names the exact string it signed: it is what a developer needs to debug auth (within
+        # reason: a presence member's data is at most 1 KB).
+        return (
+            f"Invalid signature: Expected HMAC SHA256 hex digest of {excerpt(string_to_sign, 1_500)}, "
+            f"but got {excerpt(signature)}"
+        )
     return None
 
 

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from waxos.pusher_protocol.limits import CLIENT_EVENTS_PER_SECOND, MAX_DATA_BYTES, MAX_PRESENCE_MEMBERS
 
+# Not a Pusher limit (it documents none): a bound on what one unauthenticated socket can make the server
+# hold. Generous; 0 lifts it.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 1_000
+
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
@@ -24,6 +28,7 @@ class AppConfig:
     max_frame_bytes: int = 16_384
     cache_ttl: float = 1_800.0
     timestamp_tolerance: float = 600.0
+    max_subscriptions_per_connection: int = MAX_SUBSCRIPTIONS_PER_CONNECTION
 
     def __repr__(self) -> str:
         # The secret must never reach a log line, even through an accidental repr.

@@ -48,6 +48,7 @@ class PusherServer:
         self.core = PusherApp(config.app)
         self._clock = clock
         self.sessions: dict[str, Session] = {}
+        self._per_address: dict[str, int] = {}
         self.webhooks: WebhookSender | None = None
         if config.webhook_url:
             self.webhooks = WebhookSender(
@@ -101,15 +102,19 @@ class PusherServer:
         # Acting on output can produce more: closing a slow consumer queues its Close and the
         # member_removed frames for the others. Drain until the core has nothing left, so none of it
         # waits for some unrelated later event.
+        limit = self.config.max_queued_bytes
         while outputs := self.core.take_output():
             for output in outputs:
                 if isinstance(output, Send):
+                    text = output.text
+                    # Measured once for every recipient of a fan-out; an ASCII frame is its length.
+                    size = len(text) if text.isascii() else len(text.encode())
                     for socket_id in output.socket_ids:
                         session = sessions.get(socket_id)
                         if session is not None:
-                            session.enqueue(output.text)
-                            if session.queued > self.config.max_queued_frames:
-                                self._too_slow(socket_id)
+                            session.enqueue(text, size)
+                            if session.queued_bytes > limit:
+                                self._too_slow(session)
                 else:
                     session = sessions.get(output.socket_id)
                     if session is not None:
@@ -118,10 +123,13 @@ class PusherServer:
         if events and self.webhooks is not None:
             self.webhooks.submit(events)
 
-    def _too_slow(self, socket_id: str) -> None:
-        logger.warning("socket %s is not reading; disconnecting it", socket_id)
-        # Its queued frames are not worth delivering late; what matters is that it reconnects.
-        self.core.close(socket_id, CloseCode.OVER_CAPACITY, "Client is not reading", self._clock())
+    def _too_slow(self, session: Session) -> None:
+        logger.warning("socket %s is not reading; disconnecting it", session.socket_id)
+        # Its queued frames are not worth delivering late, nor the memory they hold: dropped now. The
+        # close goes out when the socket drains (it may never); the core has forgotten it meanwhile, so
+        # whatever it still sends is read and ignored.
+        session.drop_queued()
+        self.core.close(session.socket_id, CloseCode.OVER_CAPACITY, "Client is not reading", self._clock())
 
     # ---- WebSocket -----------------------------------------------------------------------------
 
@@ -129,25 +137,45 @@ class PusherServer:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        now = self._clock()
-        path: str = scope["path"]
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if path.startswith(_WS_PREFIX) and "/" not in path.removeprefix(_WS_PREFIX):
-            socket_id = self.core.connect(path.removeprefix(_WS_PREFIX), query, now)
-        else:
-            socket_id = self.core.refuse_path(now)
-        await send({"type": "websocket.accept"})
+        socket_id, address = self._open(scope)
         session = Session(socket_id, send)
         self.sessions[socket_id] = session
         try:
+            # Inside the try: a client gone before the accept must still be forgotten and uncounted.
+            await send({"type": "websocket.accept"})
             self._dispatch()
             self._arm_timer(session)
             await self._read(session, receive)
         finally:
+            if address is not None:
+                self._uncount(address)
             self.sessions.pop(socket_id, None)
             self.core.disconnect(socket_id, self._clock())
             self._dispatch()
             await session.finish()
+
+    def _open(self, scope: Scope) -> tuple[str, str | None]:
+        """The new socket's id, and the client address it counts against (None: refused, not counted)."""
+        now = self._clock()
+        path: str = scope["path"]
+        if not (path.startswith(_WS_PREFIX) and "/" not in path.removeprefix(_WS_PREFIX)):
+            return self.core.refuse(CloseCode.PATH_NOT_FOUND, "Path not found", now), None
+        client = scope.get("client")
+        address = str(client[0]) if client else ""
+        cap = self.config.max_connections_per_address
+        if 0 < cap <= self._per_address.get(address, 0):
+            # Over capacity for this address: pusher-js backs off and tries again.
+            reason = "Too many connections from this address"
+            return self.core.refuse(CloseCode.OVER_CAPACITY, reason, now), None
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        socket_id = self.core.connect(path.removeprefix(_WS_PREFIX), query, now)
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        return socket_id, address
+
+    def _uncount(self, address: str) -> None:
+        remaining = self._per_address.pop(address) - 1
+        if remaining:
+            self._per_address[address] = remaining
 
     async def _read(self, session: Session, receive: Receive) -> None:
         socket_id = session.socket_id
