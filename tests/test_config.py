@@ -331,3 +331,98 @@ def test_committed_templates_document_every_variable() -> None:
         6001,
         False,
     )
+
+
+SECONDARY = {
+    "PUSHER_SECONDARY_APP_ID": "200002",
+    "PUSHER_SECONDARY_KEY": "second-key",
+    "PUSHER_SECONDARY_SECRET": "second-secret-value",
+    "PUSHER_SECONDARY_HOST": "soketi.internal",
+    "PUSHER_SECONDARY_PORT": "6002",
+}
+
+
+@pytest.fixture
+def no_secondary(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*SECONDARY, "PUSHER_SECONDARY_CLUSTER", "PUSHER_SECONDARY_USE_TLS", "WAXOS_CORS_ORIGINS"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_secondary")
+def test_a_complete_secondary_gives_settings_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, **SECONDARY)
+    settings = load_settings()
+    assert settings.secondary_configured
+    other = settings.for_secondary()
+    assert (other.pusher_app_id, other.pusher_key, other.pusher_api_host, other.pusher_api_port) == (
+        "200002",
+        "second-key",
+        "soketi.internal",
+        6002,
+    )
+    assert other.pusher_secret.get_secret_value() == "second-secret-value"
+    assert settings.pusher_app_id == "100001"
+    assert "second-secret-value" not in settings.summary() and "secondary=app 200002" in settings.summary()
+
+
+@pytest.mark.usefixtures("no_secondary")
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (
+            {"PUSHER_SECONDARY_KEY": "k2"},
+            {"PUSHER_SECONDARY_APP_ID", "PUSHER_SECONDARY_SECRET", "PUSHER_SECONDARY_CLUSTER"},
+        ),
+        (
+            {**SECONDARY, "PUSHER_SECONDARY_HOST": "", "PUSHER_SECONDARY_PORT": ""},
+            {"PUSHER_SECONDARY_CLUSTER"},
+        ),
+        ({**SECONDARY, "PUSHER_SECONDARY_APP_ID": "12a"}, {"PUSHER_SECONDARY_APP_ID"}),
+        ({**SECONDARY, "PUSHER_SECONDARY_SECRET": " padded "}, {"PUSHER_SECONDARY_SECRET"}),
+        ({**SECONDARY, "PUSHER_SECONDARY_HOST": "https://x"}, {"PUSHER_SECONDARY_HOST"}),
+        ({**SECONDARY, "PUSHER_SECONDARY_PORT": "70000"}, {"PUSHER_SECONDARY_PORT"}),
+    ],
+)
+def test_a_misconfigured_secondary_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, given: dict[str, str], named: set[str]
+) -> None:
+    set_env(monkeypatch, **given)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert set(error.value.problems) == named
+    assert "second-secret-value" not in str(error.value)
+
+
+@pytest.mark.usefixtures("no_secondary")
+def test_production_refuses_a_secondary_with_development_credentials_or_without_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_env(
+        monkeypatch,
+        WAXOS_ENV="production",
+        WAXOS_SECRET_KEY="a-real-random-signing-key-0123456789",
+        **{**SECONDARY, "PUSHER_SECONDARY_SECRET": "waxos-dev-secret", "PUSHER_SECONDARY_USE_TLS": "false"},
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert {"PUSHER_SECONDARY_SECRET", "PUSHER_SECONDARY_USE_TLS"} <= set(error.value.problems)
+
+
+@pytest.mark.usefixtures("no_secondary")
+def test_cors_origins_are_exact_and_the_wildcard_is_for_development_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_env(monkeypatch, WAXOS_CORS_ORIGINS=" https://app.example.com, http://127.0.0.1:3000 ")
+    assert load_settings().cors_origins == ("https://app.example.com", "http://127.0.0.1:3000")
+    set_env(monkeypatch, WAXOS_CORS_ORIGINS="")
+    assert load_settings().cors_origins == ()
+    for bad in ("https://app.example.com/", "app.example.com", "https://a.test/path", "*,https://a.test"):
+        set_env(monkeypatch, WAXOS_CORS_ORIGINS=bad)
+        with pytest.raises(ConfigError, match="WAXOS_CORS_ORIGINS"):
+            load_settings()
+    set_env(monkeypatch, WAXOS_CORS_ORIGINS="*")
+    assert load_settings().cors_origins == ("*",)
+    set_env(monkeypatch, WAXOS_CORS_ORIGINS="*", WAXOS_ENV="staging")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert set(error.value.problems) == {"WAXOS_CORS_ORIGINS"}

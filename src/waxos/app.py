@@ -6,12 +6,15 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from waxos import __version__
+from waxos.api.cors import install_cors
 from waxos.api.errors import install_error_handlers
 from waxos.api.router import include_routers
 from waxos.config import Settings
@@ -25,6 +28,10 @@ from waxos.usage.metrics import UsageMetrics
 from waxos.usage.recorder import recorder_for
 
 logger = logging.getLogger(__name__)
+
+# The browser client bundle (clients/js, built by scripts/setup) for pages that do not bundle it.
+STATIC_DIRECTORY = Path(__file__).parent / "static"
+CLIENT_BUNDLE = STATIC_DIRECTORY / "waxos-realtime.js"
 
 
 async def _check_pusher(pusher: PusherService, settings: Settings) -> None:
@@ -57,6 +64,8 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         app.state.pusher = pusher
         app.state.metrics = ServiceMetrics(pusher.metrics.registry)
         logger.info("waxos %s starting: %s", __version__, settings.summary())
+        if not CLIENT_BUNDLE.is_file():
+            logger.warning("/static/waxos-realtime.js is not built (scripts/setup builds it with npm)")
         await _check_pusher(pusher, settings)
         relay = usage = None
         if settings.waxos_run_relay:
@@ -81,7 +90,9 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     app = FastAPI(title="WAXOS real-time API", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    install_cors(app, settings)
     include_routers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY, check_dir=False), name="static")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

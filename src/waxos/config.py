@@ -14,9 +14,9 @@ import os
 import re
 import string
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".env"
@@ -39,6 +39,9 @@ _APP_ID = re.compile(r"^[0-9]{1,20}$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLUSTER = re.compile(r"^[a-z0-9-]{1,32}$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
+# An origin as browsers send it: scheme, host, optional port; no path, no trailing slash.
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
+_SECONDARY = ("app_id", "key", "secret", "cluster", "host", "port")
 
 
 class Environment(enum.StrEnum):
@@ -94,27 +97,51 @@ class Settings(BaseSettings):
     pusher_encryption_master_key_base64: SecretStr | None = None
     pusher_webhook_url: str | None = None
 
-    @field_validator("pusher_app_id")
+    # A second Pusher-compatible provider to fail over to (D7): all unset, or app id, key, secret and a
+    # cluster or host. Its own credentials, checked as strictly as the primary's; the encryption master
+    # key is shared.
+    pusher_secondary_app_id: str | None = None
+    pusher_secondary_key: str | None = None
+    pusher_secondary_secret: SecretStr | None = None
+    pusher_secondary_cluster: str | None = None
+    pusher_secondary_host: str | None = None
+    pusher_secondary_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    pusher_secondary_use_tls: bool = True
+    # Switch away from the active provider once its circuit has stayed open this long.
+    waxos_failover_after_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # `auto`: return to the primary after it has been healthy for WAXOS_FAILBACK_AFTER_SECONDS;
+    # `manual`: only `waxos provider use primary` returns.
+    waxos_failback: Literal["auto", "manual"] = "auto"
+    waxos_failback_after_seconds: Annotated[float, Field(gt=0, le=24 * 3600)] = 600.0
+    # How often the relay checks the provider it is not using (one signed read call).
+    waxos_provider_probe_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+
+    # Exact browser origins allowed to call the API from another origin (comma-separated); none by default.
+    waxos_cors_origins: str = ""
+
+    @field_validator("pusher_app_id", "pusher_secondary_app_id")
     @classmethod
-    def _app_id(cls, value: str, info: ValidationInfo) -> str:
+    def _app_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         if not _APP_ID.fullmatch(value):
             raise ValueError("must be the numeric app id")
         if _strict(info) and value in DEVELOPMENT_APP_IDS:
             raise ValueError(f"the development app id is refused in {_strict(info)}")
         return value
 
-    @field_validator("pusher_key")
+    @field_validator("pusher_key", "pusher_secondary_key")
     @classmethod
-    def _key(cls, value: str) -> str:
-        if not _KEY.fullmatch(value):
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not _KEY.fullmatch(value):
             raise ValueError("must be 1-64 letters, digits, '-' or '_'")
         return value
 
-    @field_validator("pusher_secret", "waxos_secret_key")
+    @field_validator("pusher_secret", "waxos_secret_key", "pusher_secondary_secret")
     @classmethod
-    def _secret(cls, value: SecretStr) -> SecretStr:
-        raw = value.get_secret_value()
-        if not raw or raw.strip() != raw or len(raw) > 256:
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        raw = None if value is None else value.get_secret_value()
+        if raw is not None and (not raw or raw.strip() != raw or len(raw) > 256):
             raise ValueError("must be non-empty, without surrounding spaces, at most 256 characters")
         return value
 
@@ -135,11 +162,11 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("pusher_secret")
+    @field_validator("pusher_secret", "pusher_secondary_secret")
     @classmethod
-    def _real_pusher_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+    def _real_pusher_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         env = _strict(info)
-        if not env:
+        if not env or value is None:
             return value
         raw = value.get_secret_value()
         if _is_development_value(raw, DEVELOPMENT_PUSHER_SECRETS):
@@ -153,15 +180,19 @@ class Settings(BaseSettings):
             raise ValueError("must not be the same value as WAXOS_SECRET_KEY")
         return value
 
-    @field_validator("pusher_cluster")
+    @field_validator("pusher_cluster", "pusher_secondary_cluster")
     @classmethod
-    def _cluster(cls, value: str) -> str:
-        if not _CLUSTER.fullmatch(value):
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None and not _CLUSTER.fullmatch(value):
             raise ValueError("must be a cluster name such as ap2 or mt1")
         return value
 
     @field_validator(
-        "pusher_host", "pusher_webhook_url", "pusher_encryption_master_key_base64", mode="before"
+        "pusher_host",
+        "pusher_webhook_url",
+        "pusher_encryption_master_key_base64",
+        *(f"pusher_secondary_{name}" for name in _SECONDARY),
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -172,19 +203,35 @@ class Settings(BaseSettings):
     def _blank_port(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("pusher_use_tls")
+    @field_validator("pusher_use_tls", "pusher_secondary_use_tls")
     @classmethod
     def _tls(cls, value: bool, info: ValidationInfo) -> bool:
         if not value and _strict(info):
             raise ValueError(f"must be true in {_strict(info)}")
         return value
 
-    @field_validator("pusher_host")
+    @field_validator("pusher_host", "pusher_secondary_host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
         if value is not None and not _HOST.fullmatch(value):
             raise ValueError("must be a host name or IP address, without scheme or port")
         return value
+
+    @field_validator("waxos_cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str, info: ValidationInfo) -> str:
+        origins = [origin.strip() for origin in value.split(",") if origin.strip()]
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    "must list exact origins such as https://app.example.com, comma-separated "
+                    "(scheme and host, optional port, no path)"
+                )
+        if "*" in origins and len(origins) > 1:
+            raise ValueError("'*' cannot be combined with other origins")
+        if "*" in origins and info.data.get("waxos_env") is not Environment.DEVELOPMENT:
+            raise ValueError("'*' is refused outside development; list exact origins")
+        return ",".join(origins)
 
     @field_validator("pusher_encryption_master_key_base64")
     @classmethod
@@ -217,6 +264,58 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
+    @model_validator(mode="after")
+    def _secondary_is_complete(self) -> Settings:
+        given = {name for name in _SECONDARY if getattr(self, f"pusher_secondary_{name}") is not None}
+        if not given:
+            return self
+        problems = [
+            f"PUSHER_SECONDARY_{name.upper()}: is required when a secondary provider is configured"
+            for name in ("app_id", "key", "secret")
+            if name not in given
+        ]
+        if "cluster" not in given and "host" not in given:
+            problems.append("PUSHER_SECONDARY_CLUSTER: set it, or PUSHER_SECONDARY_HOST, for the secondary")
+        if (
+            self.pusher_secondary_app_id == self.pusher_app_id
+            and self.pusher_secondary_host == self.pusher_host
+            and self.pusher_secondary_cluster in (None, self.pusher_cluster)
+        ):
+            problems.append("PUSHER_SECONDARY_APP_ID: the secondary must be another app or endpoint")
+        if problems:
+            # Each "NAME: why", split again by load_settings so each problem is named by its variable.
+            raise ValueError(" | ".join(problems))
+        return self
+
+    @property
+    def secondary_configured(self) -> bool:
+        """Whether a secondary provider is configured (validation made it complete)."""
+        return self.pusher_secondary_app_id is not None
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """The allowed cross-origin browser origins (`*` only in development)."""
+        return tuple(origin for origin in self.waxos_cors_origins.split(",") if origin)
+
+    def for_secondary(self) -> Settings:
+        """These settings with the secondary provider's credentials and endpoint in the `pusher_*` fields.
+
+        Every part built from `Settings` (the publisher, its checks) then serves the secondary unchanged.
+        """
+        if not self.secondary_configured:
+            raise ValueError("no secondary provider is configured")
+        return self.model_copy(
+            update={
+                "pusher_app_id": self.pusher_secondary_app_id,
+                "pusher_key": self.pusher_secondary_key,
+                "pusher_secret": self.pusher_secondary_secret,
+                "pusher_cluster": self.pusher_secondary_cluster or self.pusher_cluster,
+                "pusher_host": self.pusher_secondary_host,
+                "pusher_port": self.pusher_secondary_port,
+                "pusher_use_tls": self.pusher_secondary_use_tls,
+            }
+        )
+
     @property
     def pusher_api_host(self) -> str:
         """The HTTP API host: the override, else the cluster's Pusher host."""
@@ -236,7 +335,16 @@ class Settings(BaseSettings):
             f"env={self.waxos_env.value} pusher_app_id={self.pusher_app_id} key={self.pusher_key} "
             f"cluster={self.pusher_cluster} api={self.pusher_api_host}:{self.pusher_api_port} "
             f"tls={'on' if self.pusher_use_tls else 'off'} secret=*** encrypted_channels={encrypted} "
-            f"database={_mask_url(self.database_url)}"
+            f"database={_mask_url(self.database_url)}{self._secondary_summary()}"
+        )
+
+    def _secondary_summary(self) -> str:
+        if not self.secondary_configured:
+            return ""
+        other = self.for_secondary()
+        return (
+            f" secondary=app {other.pusher_app_id} key={other.pusher_key} "
+            f"api={other.pusher_api_host}:{other.pusher_api_port} failback={self.waxos_failback}"
         )
 
 
@@ -318,5 +426,11 @@ def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: A
                 message = "is required but not set"
             else:
                 message = str(error["msg"]).removeprefix("Value error, ")
+            if not error["loc"]:
+                # A model validator's message: "NAME: why", several joined by " | ".
+                for part in message.split(" | "):
+                    name, _, why = part.partition(": ")
+                    problems[name] = why
+                continue
             problems[_variable_name(error["loc"])] = message
         raise ConfigError(problems) from None

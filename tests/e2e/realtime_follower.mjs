@@ -1,7 +1,7 @@
 // A pusher-js subscriber for the event-log end-to-end tests, driven over stdin/stdout with JSON lines.
 //
 // argv[2] is JSON: {key, host, port, channels, apiBase?, token?, secret?}.
-//   With apiBase + token: channels are authorized by the WAXOS API and followed with waxos-realtime.js
+//   With apiBase + token: channels are authorized by the WAXOS API and followed with the client package (@waxos/realtime)
 //   (catch-up on every subscription). With secret instead: auth is signed here and only live events are
 //   reported (to observe exactly what the relay delivered, with nothing filled in by catch-up).
 // stdout lines: {"kind": "subscribed"|"live"|"applied"|"catchup"|"resync"|"state"|"error", ...}
@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 
 import Pusher from "pusher-js";
 
-import { followChannel } from "../../src/waxos/static/waxos-realtime.js";
+import { followChannel } from "@waxos/realtime";
 
 const options = JSON.parse(process.argv[2]);
 const say = (line) =>

@@ -25,6 +25,8 @@ from tests.support.accounts import PUSHER_KEY, TOKEN_SECRET, make_settings
 from waxos.app import create_app
 
 FOLLOWER = Path(__file__).with_name("realtime_follower.mjs")
+# A client made with the package's connect() (see the script for its options and output lines).
+REALTIME_CLIENT = Path(__file__).parent / "js" / "realtime_client.mjs"
 APP_ID, SECRET = "100001", "waxos-dev-secret"
 
 
@@ -82,9 +84,11 @@ def waxos_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[
 
 
 @contextlib.contextmanager
-def pusher_server_process(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`waxos pusher-server` on `port`, ready to accept connections."""
-    args = ("pusher-server", "--port", str(port), "--app-id", APP_ID, "--key", PUSHER_KEY, "--secret", SECRET)
+def pusher_server_process(
+    port: int, app_id: str = APP_ID, key: str = PUSHER_KEY, secret: str = SECRET
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`waxos pusher-server` on `port` (for app `app_id`/`key`/`secret`), ready to accept connections."""
+    args = ("pusher-server", "--port", str(port), "--app-id", app_id, "--key", key, "--secret", secret)
     with waxos_process(*args, env=server_env("sqlite+aiosqlite:///unused.db", port)) as process:
         wait_for_port(port)
         yield process
@@ -131,10 +135,11 @@ class NodeFollower:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, node: str, options: dict[str, Any]) -> Iterator[NodeFollower]:
-        """Run the follower with `options` (see the script); stop it on exit."""
+    def start(cls, node: str, options: dict[str, Any], script: Path = FOLLOWER) -> Iterator[NodeFollower]:
+        """Run the follower (or another script speaking JSON lines, e.g. `REALTIME_CLIENT`) with `options`;
+        stop it on exit."""
         process = subprocess.Popen(
-            [node, str(FOLLOWER), json.dumps(options)],
+            [node, str(script), json.dumps(options)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -188,12 +193,12 @@ class NodeFollower:
     def summary(self) -> str:
         """What happened, per channel: applied and live seqs, catch-up calls, errors; and state changes."""
         channels = sorted({line["channel"] for line in self.lines if "channel" in line})
-        parts = [f"states: {[line['current'] for line in self.of('state')]}"]
+        parts = [f"states: {[line.get('current', line.get('state')) for line in self.of('state')]}"]
         for channel in channels:
             catchups = [(line["after"], line["status"], line["seqs"]) for line in self.of("catchup", channel)]
             parts.append(
                 f"{channel}: applied={self.seqs('applied', channel)} live={self.seqs('live', channel)} "
-                f"catchups={catchups} errors={[line['message'] for line in self.of('error', channel)]}"
+                f"catchups={catchups} errors={[line['message'] for line in self.of('error', channel)][-5:]}"
             )
         return "; ".join(parts)
 

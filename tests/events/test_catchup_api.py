@@ -99,9 +99,12 @@ async def test_an_expired_position_gets_410_resync_required_never_a_partial_page
         "reason": "too_old",
         "head": 5,
         "message": "",
+        "epoch": 1,
     }
+    assert stale.headers["x-realtime-epoch"] == "1"
     assert ahead.status_code == 410 and ahead.json()["reason"] == "ahead_of_head"
     assert [event["seq"] for event in fine.json()["events"]] == [3, 4, 5]
+    assert fine.json()["epoch"] == 1 and fine.headers["x-realtime-epoch"] == "1"
 
 
 async def test_the_endpoint_is_documented_in_openapi(database_url: str) -> None:

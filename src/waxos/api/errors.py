@@ -25,6 +25,9 @@ from waxos.pusher_protocol.names import InvalidName
 
 logger = logging.getLogger(__name__)
 
+# The active provider's epoch, on every catch-up answer (D7); browsers may read it (see api/cors.py).
+EPOCH_HEADER = "X-Realtime-Epoch"
+
 
 class ApiError(Exception):
     """An error with its HTTP status, a stable machine `code`, a human `message` and extra fields."""
@@ -71,12 +74,15 @@ async def _login_throttled(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _resync_required(_request: Request, exc: Exception) -> JSONResponse:
     exc = cast(ResyncRequired, exc)
+    epoch = {} if exc.epoch is None else {"epoch": exc.epoch}
     return error_response(
         410,
         "resync_required",
         "the log cannot serve this position; reload state and continue from head",
+        {EPOCH_HEADER: str(exc.epoch)} if exc.epoch is not None else None,
         reason=exc.reason,
         head=exc.head,
+        **epoch,
     )
 
 

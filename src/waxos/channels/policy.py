@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import Role
-from waxos.auth.service import membership_role
+from waxos.auth.service import membership_role, workspaces_of
 from waxos.channels.names import WaxosChannel, waxos_channel
 from waxos.pusher_protocol.names import ChannelKind, ChannelName
 
@@ -124,6 +124,23 @@ async def authorize_channel(session: AsyncSession, user: Staff, channel: str | C
     workspace_id = _workspace_of(parsed)
     role = None if workspace_id is None else await membership_role(session, user.id, workspace_id)
     return _logged(user, decide(user, parsed, role))
+
+
+async def authorize_channels(session: AsyncSession, user: Staff, channels: list[str]) -> dict[str, Decision]:
+    """Decide several channels for one user, reading all their memberships in one query.
+
+    Raises `InvalidName` for the first name that is not a valid channel name.
+    """
+    parsed = [waxos_channel(channel) for channel in channels]
+    roles: dict[int, Role] = {}
+    if any(_workspace_of(channel) is not None for channel in parsed):
+        roles = {workspace.id: role for workspace, role in await workspaces_of(session, user.id)}
+    decisions = {}
+    for channel in parsed:
+        workspace_id = _workspace_of(channel)
+        role = None if workspace_id is None else roles.get(workspace_id)
+        decisions[channel.name] = _logged(user, decide(user, channel, role))
+    return decisions
 
 
 async def authorize_user_id(lookup: StaffLookup, user_id: int, channel: str | ChannelName) -> Decision:

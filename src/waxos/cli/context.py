@@ -22,12 +22,14 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
         click.echo(f"waxos: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     key = settings.pusher_encryption_master_key_base64
+    secondary = settings.pusher_secondary_secret
     configure_logging(
         settings.waxos_log_level,
         secret_values(
             settings.pusher_secret.get_secret_value(),
             settings.waxos_secret_key.get_secret_value(),
             key.get_secret_value() if key else None,
+            secondary.get_secret_value() if secondary else None,
         ),
     )
     return settings

@@ -3,6 +3,7 @@
 from waxos.auth.models import LoginFailure, Membership, User, Workspace
 from waxos.db.base import Base
 from waxos.events.tables import ChannelHead, LoggedEvent
+from waxos.providers.tables import ProviderStateRow
 from waxos.relay.leases import RelayLease
 from waxos.relay.status import RelayStatus
 from waxos.usage.tables import UsageHour
@@ -13,6 +14,7 @@ __all__ = [
     "LoggedEvent",
     "LoginFailure",
     "Membership",
+    "ProviderStateRow",
     "RelayLease",
     "RelayStatus",
     "UsageHour",

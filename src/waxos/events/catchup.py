@@ -17,15 +17,21 @@ from waxos.events.tables import ChannelHead, LoggedEvent
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# One multi-channel read serves at most this many channels and this many events in all.
+MAX_CHANNELS = 100
 
 
 class ResyncRequired(Exception):
-    """The position cannot be caught up from; the client must reload its state and start from `head`."""
+    """The position cannot be caught up from; the client must reload its state and start from `head`.
 
-    def __init__(self, reason: str, head: int) -> None:
+    `epoch` is the active provider's epoch, when the answer should carry it (every catch-up answer does).
+    """
+
+    def __init__(self, reason: str, head: int, epoch: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.head = head
+        self.epoch = epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +43,13 @@ class CatchUpPage:
     next_after: int
     head: int
 
-    def encode(self) -> str:
-        """The response body, splicing the stored envelopes in without decoding them."""
+    def encode(self, **extra: object) -> str:
+        """The response body, splicing the stored envelopes in without decoding them; `extra` fields last."""
         head = json.dumps({"channel": self.channel}, ensure_ascii=False)[:-1]
+        tail = json.dumps(extra, ensure_ascii=False)[1:-1]
         return (
-            f'{head},"events":[{",".join(self.events)}],"next_after":{self.next_after},"head":{self.head}}}'
+            f'{head},"events":[{",".join(self.events)}],"next_after":{self.next_after},"head":{self.head}'
+            f"{',' if tail else ''}{tail}}}"
         )
 
 
@@ -64,6 +72,52 @@ async def read_after(
         raise ResyncRequired("too_old", head)
     if after > head:
         raise ResyncRequired("ahead_of_head", head)
+    page = await _page(session, channel, after, head, limit)
+    if isinstance(page, ResyncRequired):
+        raise page
+    return page
+
+
+async def read_many(
+    session: AsyncSession, positions: dict[str, int], limit: int = DEFAULT_LIMIT
+) -> dict[str, CatchUpPage | ResyncRequired]:
+    """`read_after` for several channels at once: each a page (up to `limit`) or `ResyncRequired`.
+
+    The heads of all channels come from one statement, so a poll of channels with nothing new costs one
+    query. At most `MAX_LIMIT` events are returned in all: once that budget is spent, the remaining
+    channels get an empty page with their head, which tells the client to ask again.
+    """
+    if not 1 <= limit <= MAX_LIMIT or not 1 <= len(positions) <= MAX_CHANNELS:
+        raise ValueError(f"limit must be within 1..{MAX_LIMIT}, channels within 1..{MAX_CHANNELS}")
+    if any(after < 0 for after in positions.values()):
+        raise ValueError("after must be >= 0")
+    # Heads first, then events up to them: the same order, for the same reason, as `read_after`.
+    rows = await session.execute(
+        select(ChannelHead.channel, ChannelHead.head_seq, ChannelHead.pruned_seq).where(
+            ChannelHead.channel.in_(list(positions))
+        )
+    )
+    bounds = {row.channel: (row.head_seq, row.pruned_seq) for row in rows}
+    budget = MAX_LIMIT
+    answers: dict[str, CatchUpPage | ResyncRequired] = {}
+    for channel, after in positions.items():
+        head, pruned = bounds.get(channel, (0, 0))
+        if after < pruned:
+            answers[channel] = ResyncRequired("too_old", head)
+        elif after > head:
+            answers[channel] = ResyncRequired("ahead_of_head", head)
+        elif after == head or budget == 0:
+            answers[channel] = CatchUpPage(channel, (), after, head)
+        else:
+            answers[channel] = await _page(session, channel, after, head, min(limit, budget))
+            if isinstance(page := answers[channel], CatchUpPage):
+                budget -= len(page.events)
+    return answers
+
+
+async def _page(
+    session: AsyncSession, channel: str, after: int, head: int, limit: int
+) -> CatchUpPage | ResyncRequired:
     rows = (
         await session.execute(
             select(LoggedEvent.seq, LoggedEvent.payload)
@@ -75,5 +129,5 @@ async def read_after(
     seqs = [row.seq for row in rows]
     if seqs != list(range(after + 1, min(head, after + limit) + 1)):
         # Every event up to the head is committed, so a missing one was pruned since the head was read.
-        raise ResyncRequired("too_old", head)
+        return ResyncRequired("too_old", head)
     return CatchUpPage(channel, tuple(row.payload for row in rows), seqs[-1] if seqs else after, head)

@@ -1,11 +1,13 @@
-// waxos-realtime.js: follow a WAXOS channel with pusher-js and never miss, duplicate or reorder an event.
+// follower.js: apply a WAXOS channel's events exactly once, in order, whatever path they come by.
 //
-// Every event WAXOS publishes carries `seq`, gapless per channel from 1. This helper applies events in
-// `seq` order exactly once: it drops duplicates, holds early arrivals until the gap before them is filled,
-// and fills gaps from GET /api/v1/realtime/events (catch-up) on every (re)subscription, on reconnection,
-// and when a gap does not close by itself. If the server no longer holds the missing events it answers
-// 410 resync_required; the helper then calls `onResync` so the app reloads its state, and continues from
-// the channel's head. An ES module with no dependencies: it runs in browsers and under Node 18+.
+// Every event WAXOS publishes carries `seq`, gapless per channel from 1. `ChannelFollower` applies events
+// in `seq` order exactly once: it drops duplicates, holds early arrivals until the gap before them is
+// filled, and fills gaps from catch-up when a gap does not close by itself. If the server no longer holds
+// the missing events it answers resync_required; the follower then calls `onResync` so the app reloads
+// its state, and continues from the channel's head. Live events (pusher-js) and polled pages go through
+// the same follower, so the app sees one stream either way. `followChannel` wires one follower to a
+// pusher-js instance the app manages itself; `connect()` (realtime.js) manages everything.
+// No dependencies: runs in browsers and under Node 18+.
 
 export const DEFAULT_GAP_WAIT_MS = 2000;
 export const DEFAULT_PAGE_LIMIT = 500;
@@ -82,13 +84,16 @@ export class ChannelFollower {
     this._stopped = false;
   }
 
-  /** A live event from Pusher (any object with `seq`); other events are ignored. */
-  receive(envelope) {
+  /**
+   * An event (any object with `seq`; others are ignored), live from Pusher or, with `fromCatchUp`, from a
+   * catch-up page: overlaps between catch-up and live delivery are expected there, not counted.
+   */
+  receive(envelope, { fromCatchUp = false } = {}) {
     if (this._stopped || !envelope || envelope.channel !== this.channel || !Number.isInteger(envelope.seq)) {
       return;
     }
     if (envelope.seq <= this.lastSeq || this.buffer.has(envelope.seq)) {
-      this.duplicates += 1;
+      if (!fromCatchUp) this.duplicates += 1;
       return;
     }
     if (envelope.seq === this.lastSeq + 1) {
@@ -133,6 +138,15 @@ export class ChannelFollower {
       }
     })();
     return this._catchingUp;
+  }
+
+  /**
+   * The server answered resync_required for this channel outside `catchUp` (a poll): let the app reload,
+   * then continue from `head`. Resolves once the app's `onResync` has.
+   */
+  async resync({ head, reason }) {
+    if (this._stopped) return;
+    await this._resync({ head, reason });
   }
 
   /** Stop applying events and cancel timers (after unsubscribing). */

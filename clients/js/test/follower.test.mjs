@@ -1,4 +1,4 @@
-// Node tests of src/waxos/static/waxos-realtime.js (run: node --test tests/js/).
+// Node tests of the per-channel follower (run: npm test in clients/js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -7,7 +7,7 @@ import {
   ResyncRequired,
   fetchCatchUpPage,
   followChannel,
-} from "../../src/waxos/static/waxos-realtime.js";
+} from "../src/follower.js";
 
 const CHANNEL = "private-workspace-1.chats";
 const ev = (seq) => ({ id: `id-${seq}`, type: "message.new", channel: CHANNEL, seq, data: {} });

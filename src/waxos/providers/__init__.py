@@ -1,0 +1,1 @@
+"""Which Pusher-compatible provider is active, its epoch, and the rules for switching (decision D7)."""

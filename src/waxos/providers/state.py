@@ -1,0 +1,97 @@
+"""Read the active provider and switch it: the database row is the one truth all instances share.
+
+A switch is a compare-and-set on the epoch the switcher last read, so two relays that decide to switch
+at the same moment bump the epoch once, and a stale decision changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waxos.config import Settings
+from waxos.db.base import utcnow
+from waxos.providers.tables import STATE_ROW, ProviderStateRow
+
+
+class Provider(enum.StrEnum):
+    """The two provider slots of the settings."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+    @property
+    def other(self) -> Provider:
+        """The provider this one fails over to."""
+        return Provider.SECONDARY if self is Provider.PRIMARY else Provider.PRIMARY
+
+
+class ChangedBy(enum.StrEnum):
+    """Who made the active provider what it is."""
+
+    INITIAL = "initial"
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveProvider:
+    """The provider events go to, the epoch clients compare, and the last change's who, when and why."""
+
+    provider: Provider
+    epoch: int
+    changed_at: datetime
+    changed_by: ChangedBy
+    reason: str
+
+
+class SecondaryNotConfigured(Exception):
+    """A switch to the secondary was asked for, but no PUSHER_SECONDARY_* settings are set."""
+
+
+async def read_active(session: AsyncSession, settings: Settings) -> ActiveProvider:
+    """The active provider as recorded; the primary when the recorded secondary is no longer configured."""
+    row = await session.get(ProviderStateRow, STATE_ROW, populate_existing=True)
+    if row is None:  # only before the migration that creates the row: the primary, first epoch
+        return ActiveProvider(Provider.PRIMARY, 1, utcnow(), ChangedBy.INITIAL, "initial")
+    provider = Provider(row.active)
+    reason = row.reason
+    if provider is Provider.SECONDARY and not settings.secondary_configured:
+        # The settings lost the secondary (a redeploy): nothing can reach it, so the primary serves,
+        # under the same epoch every instance with these settings agrees on.
+        provider, reason = Provider.PRIMARY, "secondary recorded active but no longer configured"
+    return ActiveProvider(provider, row.epoch, row.changed_at, ChangedBy(row.changed_by), reason)
+
+
+async def switch(
+    session: AsyncSession,
+    settings: Settings,
+    to: Provider,
+    *,
+    seen_epoch: int,
+    by: ChangedBy,
+    reason: str,
+) -> ActiveProvider | None:
+    """Make `to` active with the next epoch, if the epoch is still `seen_epoch`; None when it moved on."""
+    if to is Provider.SECONDARY and not settings.secondary_configured:
+        raise SecondaryNotConfigured("set the PUSHER_SECONDARY_* variables first")
+    now = utcnow()
+    result = await session.execute(
+        update(ProviderStateRow)
+        .where(ProviderStateRow.id == STATE_ROW, ProviderStateRow.epoch == seen_epoch)
+        .values(active=to.value, epoch=seen_epoch + 1, changed_at=now, changed_by=by.value, reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    return ActiveProvider(to, seen_epoch + 1, now, by, reason)
+
+
+async def current_epoch(session: AsyncSession) -> int:
+    """Just the epoch (what every catch-up answer carries)."""
+    epoch = await session.scalar(select(ProviderStateRow.epoch).where(ProviderStateRow.id == STATE_ROW))
+    return 1 if epoch is None else int(epoch)
