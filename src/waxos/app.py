@@ -20,6 +20,7 @@ from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
 from waxos.metrics import ServiceMetrics
+from waxos.providers.registry import ProviderServices
 from waxos.publisher.credentials import CredentialsRefused, check_credentials
 from waxos.publisher.service import PusherService
 from waxos.relay.relay import start_relay
@@ -57,11 +58,13 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         pusher = PusherService(settings)
+        secondary = PusherService(settings.for_secondary()) if settings.secondary_configured else None
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_sessions = make_sessionmaker(read_only(engine))
         app.state.pusher = pusher
+        app.state.providers = ProviderServices(settings, app.state.read_sessions, pusher, secondary)
         app.state.metrics = ServiceMetrics(pusher.metrics.registry)
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         if not CLIENT_BUNDLE.is_file():
@@ -84,7 +87,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
                 await usage.aclose()
             if relay is not None:
                 await relay.aclose()
-            await pusher.aclose()
+            await app.state.providers.aclose()
             await engine.dispose()
             logger.info("waxos stopped")
 

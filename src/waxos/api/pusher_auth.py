@@ -73,7 +73,9 @@ async def get_caller(request: Request, credentials: BearerDep) -> Caller:
     state = request.app.state
     settings: Settings = state.settings
     user_id = user_id_from(credentials, settings)
-    return Caller(user_id, staff_lookup(state), state.pusher, settings, state.metrics)
+    # Signed for the active provider: the one the client's pusher-js connects to (see providers/registry.py).
+    signer = await state.providers.active_service()
+    return Caller(user_id, staff_lookup(state), signer, settings, state.metrics)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

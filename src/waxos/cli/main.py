@@ -7,6 +7,7 @@ import click
 from waxos import __version__
 from waxos.cli.database import migrate_command, seed_demo_command
 from waxos.cli.events import emit_command, prune_command, relay_command
+from waxos.cli.provider import provider_command
 from waxos.cli.pusher import check, trigger
 from waxos.cli.pusher_server import pusher_server_command
 from waxos.cli.serve import serve
@@ -36,5 +37,6 @@ for command in (
     emit_command,
     relay_command,
     prune_command,
+    provider_command,
 ):
     main.add_command(command)
