@@ -400,12 +400,14 @@ def test_production_refuses_a_secondary_with_development_credentials_or_without_
     set_env(
         monkeypatch,
         WAXOS_ENV="production",
-        WAXOS_SECRET_KEY="a-real-random-signing-key-0123456789",
+        WAXOS_SECRET_KEY=strong_key(),
+        PUSHER_APP_ID="2073332",
+        PUSHER_SECRET=pusher_like_secret(),
         **{**SECONDARY, "PUSHER_SECONDARY_SECRET": "waxos-dev-secret", "PUSHER_SECONDARY_USE_TLS": "false"},
     )
     with pytest.raises(ConfigError) as error:
         load_settings()
-    assert {"PUSHER_SECONDARY_SECRET", "PUSHER_SECONDARY_USE_TLS"} <= set(error.value.problems)
+    assert set(error.value.problems) == {"PUSHER_SECONDARY_SECRET", "PUSHER_SECONDARY_USE_TLS"}
 
 
 @pytest.mark.usefixtures("no_secondary")
@@ -422,7 +424,14 @@ def test_cors_origins_are_exact_and_the_wildcard_is_for_development_only(
             load_settings()
     set_env(monkeypatch, WAXOS_CORS_ORIGINS="*")
     assert load_settings().cors_origins == ("*",)
-    set_env(monkeypatch, WAXOS_CORS_ORIGINS="*", WAXOS_ENV="staging")
+    set_env(
+        monkeypatch,
+        WAXOS_CORS_ORIGINS="*",
+        WAXOS_ENV="staging",
+        WAXOS_SECRET_KEY=strong_key(),
+        PUSHER_APP_ID="2073332",
+        PUSHER_SECRET=pusher_like_secret(),
+    )
     with pytest.raises(ConfigError) as error:
         load_settings()
     assert set(error.value.problems) == {"WAXOS_CORS_ORIGINS"}
