@@ -16,6 +16,11 @@ export interface Envelope<Data = Record<string, unknown>> {
 /** `live`: pusher-js delivers; `polling`: the client polls catch-up; `offline`: it cannot reach the API. */
 export type State = "connecting" | "live" | "polling" | "offline";
 
+/** How an event reached the app: live from Pusher, from the catch-up after a subscription or a gap, or polled. */
+export interface EventSource {
+  source: "live" | "catchup" | "poll";
+}
+
 export interface StateChange {
   previous: State;
   epoch: number;
@@ -37,7 +42,7 @@ export interface ConnectOptions {
   baseUrl: string | URL;
   token: Token;
   /** Every followed channel's events, each once and in order (unless `follow` got its own). */
-  onEvent?: (envelope: Envelope) => void;
+  onEvent?: (envelope: Envelope, how: EventSource) => void;
   /** Reload the state a channel feeds; may return a promise, which the client waits for. */
   onResync?: (info: ResyncInfo) => void | Promise<void>;
   onState?: (state: State, change: StateChange) => void;
@@ -71,7 +76,7 @@ export interface ConnectOptions {
 export interface FollowHandlers {
   /** The last seq the app's state already includes (default 0: from the beginning). */
   lastSeq?: number;
-  onEvent?: (envelope: Envelope) => void;
+  onEvent?: (envelope: Envelope, how: EventSource) => void;
   onResync?: (info: ResyncInfo) => void | Promise<void>;
   /** The channel policy refused this channel (default: onError). The channel is no longer followed. */
   onDenied?: (reason: string) => void;
@@ -129,7 +134,7 @@ export declare class NetworkError extends Error {}
 export interface ChannelFollowerOptions {
   channel: string;
   fetchPage: (after: number) => Promise<CatchUpPage>;
-  onEvent: (envelope: Envelope) => void;
+  onEvent: (envelope: Envelope, how: EventSource) => void;
   onResync?: (info: ResyncInfo) => void | Promise<void>;
   lastSeq?: number;
   gapWaitMs?: number;
@@ -142,7 +147,7 @@ export declare class ChannelFollower {
   readonly channel: string;
   lastSeq: number;
   duplicates: number;
-  receive(envelope: unknown, options?: { fromCatchUp?: boolean }): void;
+  receive(envelope: unknown, options?: Partial<EventSource>): void;
   catchUp(): Promise<void>;
   resync(info: { head: number; reason: string }): Promise<void>;
   stop(): void;
@@ -163,7 +168,7 @@ export declare function followChannel(
   options: {
     baseUrl: string | URL;
     token: Token;
-    onEvent: (envelope: Envelope) => void;
+    onEvent: (envelope: Envelope, how: EventSource) => void;
     onResync?: (info: ResyncInfo) => void | Promise<void>;
     lastSeq?: number;
     gapWaitMs?: number;

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from waxos import __version__
@@ -30,9 +29,8 @@ from waxos.usage.recorder import recorder_for
 
 logger = logging.getLogger(__name__)
 
-# The browser client bundle (clients/js, built by scripts/setup) for pages that do not bundle it.
-STATIC_DIRECTORY = Path(__file__).parent / "static"
-CLIENT_BUNDLE = STATIC_DIRECTORY / "waxos-realtime.js"
+# The browser client bundle (clients/js, built by scripts/setup), served at /static by api/console.py.
+CLIENT_BUNDLE = Path(__file__).parent / "static" / "waxos-realtime.js"
 
 
 async def _check_pusher(pusher: PusherService, settings: Settings) -> None:
@@ -95,7 +93,6 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     install_error_handlers(app)
     install_cors(app, settings)
     include_routers(app)
-    app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY, check_dir=False), name="static")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

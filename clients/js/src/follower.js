@@ -77,6 +77,7 @@ export class ChannelFollower {
     this._nextRetryMs = retryMs;
     this._retryTimer = null;
     this.buffer = new Map(); // seq -> envelope that arrived before the one it follows
+    this._sources = new Map(); // seq -> how a buffered envelope arrived
     this.duplicates = 0;
     this._gapTimer = null;
     this._catchingUp = null; // the running catch-up, if any
@@ -85,23 +86,25 @@ export class ChannelFollower {
   }
 
   /**
-   * An event (any object with `seq`; others are ignored), live from Pusher or, with `fromCatchUp`, from a
-   * catch-up page: overlaps between catch-up and live delivery are expected there, not counted.
+   * An event (any object with `seq`; others are ignored) and how it came: `source` is "live" (Pusher),
+   * "catchup" or "poll" (a catch-up page: overlaps with live delivery are expected there, not counted as
+   * duplicates). The app's `onEvent(envelope, {source})` is told the same.
    */
-  receive(envelope, { fromCatchUp = false } = {}) {
+  receive(envelope, { source = "live" } = {}) {
     if (this._stopped || !envelope || envelope.channel !== this.channel || !Number.isInteger(envelope.seq)) {
       return;
     }
     if (envelope.seq <= this.lastSeq || this.buffer.has(envelope.seq)) {
-      if (!fromCatchUp) this.duplicates += 1;
+      if (source === "live") this.duplicates += 1;
       return;
     }
     if (envelope.seq === this.lastSeq + 1) {
-      this._apply(envelope);
+      this._apply(envelope, source);
       return;
     }
     // A gap: usually the missing event is just behind; if it is not here soon, fetch it.
     this.buffer.set(envelope.seq, envelope);
+    this._sources.set(envelope.seq, source);
     if (this._gapTimer === null && !this._catchingUp) {
       this._gapTimer = setTimeout(() => {
         this._gapTimer = null;
@@ -178,7 +181,7 @@ export class ChannelFollower {
         return;
       }
       for (const envelope of page.events) {
-        if (envelope.seq === this.lastSeq + 1) this._apply(envelope);
+        if (envelope.seq === this.lastSeq + 1) this._apply(envelope, "catchup");
         else if (envelope.seq > this.lastSeq) throw new Error(`catch-up page skipped to seq ${envelope.seq}`);
       }
       if (page.next_after >= page.head || page.events.length === 0) return;
@@ -193,21 +196,28 @@ export class ChannelFollower {
       // so what we applied or held beyond head says nothing about them. Start again from head.
       this.lastSeq = head;
       this.buffer.clear();
+      this._sources.clear();
     } else {
       // The app reloaded its state as of `head`; continue from there, keeping later live events.
       this.lastSeq = Math.max(this.lastSeq, head);
-      for (const seq of [...this.buffer.keys()]) if (seq <= this.lastSeq) this.buffer.delete(seq);
+      for (const seq of [...this.buffer.keys()]) {
+        if (seq <= this.lastSeq) {
+          this.buffer.delete(seq);
+          this._sources.delete(seq);
+        }
+      }
     }
     this._drain();
     // Events committed after the reload may already be in the log: fetch them in one more pass.
     this._again = true;
   }
 
-  _apply(envelope) {
+  _apply(envelope, source) {
     this.lastSeq = envelope.seq;
     this.buffer.delete(envelope.seq);
+    this._sources.delete(envelope.seq);
     try {
-      this.onEvent(envelope);
+      this.onEvent(envelope, { source });
     } catch (error) {
       this.onError(error);
     }
@@ -217,10 +227,12 @@ export class ChannelFollower {
   _drain() {
     let next = this.buffer.get(this.lastSeq + 1);
     while (next !== undefined) {
+      const source = this._sources.get(next.seq) ?? "live";
       this.buffer.delete(next.seq);
+      this._sources.delete(next.seq);
       this.lastSeq = next.seq;
       try {
-        this.onEvent(next);
+        this.onEvent(next, { source });
       } catch (error) {
         this.onError(error);
       }

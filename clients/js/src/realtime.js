@@ -96,7 +96,7 @@ export class Realtime {
       channel,
       lastSeq: handlers.lastSeq ?? 0,
       gapWaitMs: this.options.gapWaitMs,
-      onEvent: (envelope) => (handlers.onEvent ?? this.options.onEvent)?.(envelope),
+      onEvent: (envelope, how) => (handlers.onEvent ?? this.options.onEvent)?.(envelope, how),
       onResync: (info) => (handlers.onResync ?? this.options.onResync)?.(info),
       onError: (error) => this._error(error, channel),
       fetchPage: (after) => this._fetchPage(channel, after),
@@ -425,7 +425,8 @@ export class Realtime {
           await entry.follower.resync({ head: page.head, reason: page.reason });
           more = true;
         } else {
-          for (const envelope of page.events) entry.follower.receive(envelope, { fromCatchUp: true });
+          const source = this._polling ? "poll" : "catchup";
+          for (const envelope of page.events) entry.follower.receive(envelope, { source });
           if (page.next_after < page.head) more = true;
           else if (covered.get(entry) > entry.caughtUp) entry.caughtUp = covered.get(entry);
         }

@@ -239,3 +239,27 @@ test("followChannel catches up on every subscription_succeeded and applies live 
   assert.deepEqual(unsubscribed, [CHANNEL]);
   assert.equal(handlers.global.length, 0);
 });
+
+test("onEvent is told how each event came: live, released from the buffer as live, or caught up", async () => {
+  const log = fakeLog({ head: 5, pageSize: 10 });
+  const seen = [];
+  const f = new ChannelFollower({
+    channel: CHANNEL,
+    fetchPage: (after) => log.fetchPage(after),
+    onEvent: (e, how) => seen.push([e.seq, how.source]),
+    gapWaitMs: 10_000,
+  });
+  f.receive(ev(1));
+  f.receive(ev(3));
+  f.receive(ev(2));
+  f.receive(ev(4), { source: "poll" });
+  await f.catchUp();
+  assert.deepEqual(seen, [
+    [1, "live"],
+    [2, "live"],
+    [3, "live"],
+    [4, "poll"],
+    [5, "catchup"],
+  ]);
+  f.stop();
+});

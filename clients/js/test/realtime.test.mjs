@@ -164,11 +164,15 @@ function start(options = {}) {
   const applied = { [A]: [], [B]: [] };
   const states = [];
   const errors = [];
+  const sources = [];
   const realtime = new Realtime(FakePusher, {
     baseUrl: "http://api.test",
     token: async () => "t0k",
     fetch: (url, init) => api.fetch(url, init),
-    onEvent: (e) => applied[e.channel].push(e.seq),
+    onEvent: (e, how) => {
+      applied[e.channel].push(e.seq);
+      sources.push(how.source);
+    },
     onState: (state) => states.push(state),
     onError: (error) => errors.push(String(error)),
     fallbackAfterMs: 40,
@@ -180,7 +184,7 @@ function start(options = {}) {
     ...options,
   });
   const pusher = () => instances.at(-1);
-  return { api, realtime, instances, pusher, applied, states, errors };
+  return { api, realtime, instances, pusher, applied, states, errors, sources };
 }
 
 async function goLive(t, channels = [A, B]) {
@@ -209,6 +213,7 @@ test("connects pusher-js as the server says, signs in, follows, catches up, then
   pusher.live(A, live5);
   pusher.live(A, live5);
   assert.deepEqual(t.applied[A], [1, 2, 3, 4, 5]);
+  assert.equal(t.sources.at(-1), "live");
   assert.deepEqual(t.states, ["live"]);
   assert.ok(t.api.requests.every((r) => r.auth === "Bearer t0k"));
   t.realtime.close();
@@ -224,6 +229,7 @@ test("disconnected longer than fallbackAfterMs: polls all channels in one reques
   t.api.publish(B, 2);
   await until(() => t.realtime.state === "polling", "polling");
   await until(() => t.applied[A].length === 5 && t.applied[B].length === 2, "polled events");
+  assert.deepEqual(t.sources.slice(-7), Array(7).fill("poll"));
   const polls = t.api.catchUps().filter((r) => Object.keys(r.body.positions).length === 2);
   assert.ok(polls.length >= 1, "one request carries both channels");
   t.api.publish(A, 1);
