@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STRICT = os.environ.get("WAXOS_TEST_STRICT") == "1"
-pytest_plugins = ["tests.support.local_pusher"]
+pytest_plugins = ["tests.support.local_pusher", "tests.support.events"]
 
 
 def postgres_url() -> str:

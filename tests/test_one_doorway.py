@@ -27,7 +27,6 @@ SENDING_MODULES = (
     "httpx",
     "aiohttp",
     "requests",
-    "waxos.publisher.http1",
     "waxos.publisher.transport",
 )
 # The local Pusher server implements the other side of the API; it publishes nothing of ours.
@@ -81,7 +80,7 @@ def test_the_scan_catches_a_route_that_publishes_directly() -> None:
 def test_the_scan_catches_the_ways_around_trigger() -> None:
     sneaky = ast.parse(
         "import httpx\n"
-        "from waxos.publisher.http1 import Http1Pool\n"
+        "from waxos.publisher.transport import AiohttpTransport\n"
         "async def create(service):\n"
         "    send = service._sdk.trigger\n"
         "    await service._call('x', lambda: None)\n"

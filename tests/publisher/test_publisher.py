@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import inspect
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 from nacl.secret import SecretBox
 
 from tests.conftest import free_port
+from tests.support.events import Received, Reply, StandIn
 from waxos.config import Settings, load_settings
 from waxos.publisher.results import FailureKind
 from waxos.publisher.service import (
@@ -47,44 +49,63 @@ def make_settings(**overrides: object) -> Settings:
 
 
 class Recorder:
-    """An in-memory Pusher API: verifies each request's signature like the real one, then answers."""
+    """A stand-in Pusher API: verifies each request's signature like the real one, then answers.
 
-    def __init__(self, answer: Callable[[httpx.Request], httpx.Response] | None = None) -> None:
-        self.requests: list[httpx.Request] = []
-        self._answer = answer or (lambda _request: httpx.Response(200, json={}))
+    Served on 127.0.0.1 by the `recorder` fixture; the publisher reaches it through its real transport.
+    """
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.answer: Callable[[Received], Awaitable[Reply] | Reply] = lambda _request: Reply()
+        self.port = 0
+        self.services: list[PusherService] = []
+
+    async def __call__(self, request: Received) -> Reply:
         self.requests.append(request)
-        params = dict(request.url.params)
+        params = dict(request.params)
         signature = params.pop("auth_signature")
         query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-        to_sign = f"{request.method}\n{request.url.path}\n{query}"
+        to_sign = f"{request.method}\n{request.path}\n{query}"
         expected = hmac.new(SECRET.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(signature, expected):
-            return httpx.Response(401, text="Invalid signature")
+            return Reply(401, "Invalid signature")
         if params["body_md5"] != hashlib.md5(request.content).hexdigest():  # noqa: S324 - Pusher's rule
-            return httpx.Response(401, text="Invalid body_md5")
-        return self._answer(request)
+            return Reply(401, "Invalid body_md5")
+        answer = self.answer(request)
+        return await answer if inspect.isawaitable(answer) else answer
 
     def bodies(self) -> list[dict[str, object]]:
         return [json.loads(r.content) for r in self.requests]
 
 
+@pytest.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    """A `Recorder` served for the test; the services made for it are closed afterwards."""
+    stand_in = Recorder()
+    server = StandIn(stand_in)
+    await server.start()
+    stand_in.port = server.port
+    try:
+        yield stand_in
+    finally:
+        for service in stand_in.services:
+            await service.aclose()
+        await server.close()
+
+
 def service_with(recorder: Recorder, **overrides: object) -> PusherService:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(recorder))
-    return PusherService(make_settings(**overrides), http=client)
+    """A PusherService whose requests go to `recorder` (a closed port if it is not served)."""
+    service = PusherService(make_settings(**{"pusher_port": recorder.port or free_port(), **overrides}))
+    recorder.services.append(service)
+    return service
 
 
-async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
-    recorder = Recorder()
+async def test_trigger_sends_a_signed_request_with_json_string_data(recorder: Recorder) -> None:
     service = service_with(recorder)
     result = await service.trigger("private-workspace-1.chats", "message.new", {"message_id": 7, "é": "ü"})
     assert result.ok, result
     assert result.status == 200 and result.events == 1
-    request = recorder.requests[0]
-    assert request.url.host == "127.0.0.1" and request.url.scheme == "http"
-    assert request.url.port == service.settings.pusher_api_port
-    assert request.url.path == "/apps/100001/events"
+    assert recorder.requests[0].path == "/apps/100001/events"
     body = recorder.bodies()[0]
     assert body["name"] == "message.new"
     assert body["channels"] == ["private-workspace-1.chats"]
@@ -93,8 +114,7 @@ async def test_trigger_sends_a_signed_request_with_json_string_data() -> None:
     assert "socket_id" not in body
 
 
-async def test_trigger_to_many_channels_and_excluding_a_socket() -> None:
-    recorder = Recorder()
+async def test_trigger_to_many_channels_and_excluding_a_socket(recorder: Recorder) -> None:
     channels = [f"private-user-{n}" for n in range(1, 101)]
     result = await service_with(recorder).trigger(channels, "chat.assigned", {"chat_id": 1}, "123.456")
     assert result.ok
@@ -103,12 +123,13 @@ async def test_trigger_to_many_channels_and_excluding_a_socket() -> None:
     assert body["socket_id"] == "123.456"
 
 
-async def test_one_http_client_is_reused_for_every_call() -> None:
-    recorder = Recorder()
+async def test_one_kept_alive_connection_carries_every_call(recorder: Recorder) -> None:
     service = service_with(recorder)
     for n in range(3):
         assert (await service.trigger("private-user-1", "message.new", {"n": n})).ok
-    assert len(recorder.requests) == 3
+    assert (await service.send_batch([EncodedEvent("private-user-1", "message.new", "{}")])).ok
+    assert len(recorder.requests) == 4
+    assert len({request.peer for request in recorder.requests}) == 1
 
 
 @pytest.mark.parametrize(
@@ -129,41 +150,38 @@ async def test_one_http_client_is_reused_for_every_call() -> None:
         (lambda s: s.trigger("private-encrypted-x", "message.new", {}), "MASTER_KEY"),
     ],
 )
-async def test_invalid_input_is_a_typed_error_before_any_http(call, rule: str) -> None:
-    recorder = Recorder()
+async def test_invalid_input_is_a_typed_error_before_any_http(call, rule: str, recorder: Recorder) -> None:
     with pytest.raises(PublishInvalid, match=rule):
         await call(service_with(recorder))
     assert recorder.requests == []
 
 
-async def test_data_at_exactly_the_limit_is_sent() -> None:
+async def test_data_at_exactly_the_limit_is_sent(recorder: Recorder) -> None:
     # 10,240 bytes once encoded: {"x":"…"} is 8 bytes of framing.
-    recorder = Recorder()
     result = await service_with(recorder).trigger("c1", "message.new", {"x": "a" * (10_240 - 8)})
     assert result.ok
     assert len(recorder.bodies()[0]["data"].encode()) == 10_240  # type: ignore[union-attr]
 
 
-async def test_non_ascii_data_is_counted_in_bytes_not_memory_size() -> None:
+async def test_non_ascii_data_is_counted_in_bytes_not_memory_size(recorder: Recorder) -> None:
     # The SDK's batch check uses sys.getsizeof and would refuse this 6 KB of UTF-8 (pusher issue #236).
-    recorder = Recorder()
     batch = await service_with(recorder).trigger_batch(
         [OutgoingEvent("c1", "message.new", {"x": "é" * 3000})]
     )
     assert batch.ok
 
 
-async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_event() -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
+async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_event(recorder: Recorder) -> None:
+    def answer(request: Received) -> Reply:
         names = [e["data"] for e in json.loads(request.content)["batch"]]
-        return httpx.Response(500, text="boom") if '{"n":10}' in names else httpx.Response(200, json={})
+        return Reply(500, "boom") if '{"n":10}' in names else Reply()
 
-    recorder = Recorder(answer)
+    recorder.answer = answer
     events = [OutgoingEvent(f"private-user-{n % 3 + 1}", "message.new", {"n": n}) for n in range(25)]
     result = await service_with(recorder).trigger_batch(events)
     sizes = sorted(len(body["batch"]) for body in recorder.bodies())  # type: ignore[arg-type]
     assert sizes == [5, 10, 10]
-    assert all(r.url.path == "/apps/100001/batch_events" for r in recorder.requests)
+    assert all(r.path == "/apps/100001/batch_events" for r in recorder.requests)
     assert not result.ok
     assert [c.ok for c in result.chunks] == [True, False, True]
     assert [c.events for c in result.chunks] == [10, 10, 5]
@@ -171,16 +189,14 @@ async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_even
     assert sorted(sent) == list(range(25))
 
 
-async def test_one_invalid_event_sends_nothing_of_the_batch() -> None:
-    recorder = Recorder()
+async def test_one_invalid_event_sends_nothing_of_the_batch(recorder: Recorder) -> None:
     events = [OutgoingEvent("c1", "message.new", {}), OutgoingEvent("bad name", "message.new", {})]
     with pytest.raises(PublishInvalid):
         await service_with(recorder).trigger_batch(events)
     assert recorder.requests == []
 
 
-async def test_send_batch_is_one_request_of_the_encoded_events_as_given() -> None:
-    recorder = Recorder()
+async def test_send_batch_is_one_request_of_the_encoded_events_as_given(recorder: Recorder) -> None:
     service = service_with(recorder, pusher_encryption_master_key_base64=MASTER_KEY)
     events = [
         EncodedEvent("private-workspace-1.chats", "message.new", '{"seq":1}'),
@@ -198,16 +214,14 @@ async def test_send_batch_is_one_request_of_the_encoded_events_as_given() -> Non
 
 
 @pytest.mark.parametrize("count", [0, 11])
-async def test_send_batch_refuses_anything_but_one_request_of_1_to_10(count: int) -> None:
-    recorder = Recorder()
+async def test_send_batch_refuses_anything_but_one_request_of_1_to_10(count: int, recorder: Recorder) -> None:
     events = [EncodedEvent("private-user-1", "message.new", "{}")] * count
     with pytest.raises(ValueError, match="1-10 events"):
         await service_with(recorder).send_batch(events)
     assert recorder.requests == []
 
 
-async def test_send_batch_names_the_channel_it_cannot_seal() -> None:
-    recorder = Recorder()
+async def test_send_batch_names_the_channel_it_cannot_seal(recorder: Recorder) -> None:
     events = [
         EncodedEvent("private-user-1", "message.new", "{}"),
         EncodedEvent("private-encrypted-user-1", "message.new", "{}"),
@@ -218,8 +232,7 @@ async def test_send_batch_names_the_channel_it_cannot_seal() -> None:
     assert recorder.requests == []
 
 
-async def test_encrypted_channel_payload_is_sealed_with_the_channel_secret() -> None:
-    recorder = Recorder()
+async def test_encrypted_channel_payload_is_sealed_with_the_channel_secret(recorder: Recorder) -> None:
     service = service_with(recorder, pusher_encryption_master_key_base64=MASTER_KEY)
     channel = "private-encrypted-workspace-1.chats"
     result = await service.trigger(channel, "message.new", {"message_id": 1})
@@ -233,8 +246,8 @@ async def test_encrypted_channel_payload_is_sealed_with_the_channel_secret() -> 
     assert json.loads(plain) == {"message_id": 1}
 
 
-async def test_encrypted_channel_cannot_be_triggered_with_others() -> None:
-    service = service_with(Recorder(), pusher_encryption_master_key_base64=MASTER_KEY)
+async def test_encrypted_channel_cannot_be_triggered_with_others(recorder: Recorder) -> None:
+    service = service_with(recorder, pusher_encryption_master_key_base64=MASTER_KEY)
     with pytest.raises(PublishInvalid, match="alone"):
         await service.trigger(["private-encrypted-a", "private-b"], "message.new", {})
 
@@ -252,8 +265,10 @@ async def test_encrypted_channel_cannot_be_triggered_with_others() -> None:
         (503, FailureKind.SERVER_ERROR, True),
     ],
 )
-async def test_http_errors_map_to_failure_kinds(status: int, kind: FailureKind, retryable: bool) -> None:
-    recorder = Recorder(lambda _r: httpx.Response(status, text="nope", headers={"Retry-After": "7"}))
+async def test_http_errors_map_to_failure_kinds(
+    status: int, kind: FailureKind, retryable: bool, recorder: Recorder
+) -> None:
+    recorder.answer = lambda _r: Reply(status, "nope", {"Retry-After": "7"})
     result = await service_with(recorder).trigger("c1", "message.new", {})
     assert not result.ok
     assert result.failure is kind and result.status == status
@@ -262,62 +277,82 @@ async def test_http_errors_map_to_failure_kinds(status: int, kind: FailureKind, 
     assert "nope" in (result.reason or "")
 
 
-async def test_a_200_with_a_body_that_is_not_json_is_a_server_error() -> None:
-    recorder = Recorder(lambda _r: httpx.Response(200, text="<html>proxy</html>"))
+async def test_a_200_with_a_body_that_is_not_json_is_a_server_error(recorder: Recorder) -> None:
+    recorder.answer = lambda _r: Reply(200, "<html>proxy</html>")
     result = await service_with(recorder).trigger("c1", "message.new", {})
     assert not result.ok and result.failure is FailureKind.SERVER_ERROR
     assert "not JSON" in (result.reason or "")
 
 
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A server that reads the request and closes the connection without answering."""
+    await reader.read(65536)
+    writer.close()
+
+
+async def never_answer(request: Received) -> Reply:
+    await asyncio.sleep(5)
+    return Reply()
+
+
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("fault", "kind"),
     [
-        (httpx.ConnectError("[Errno 111] Connection refused"), FailureKind.UNREACHABLE),
-        (httpx.ConnectError("[Errno -2] Name or service not known"), FailureKind.UNREACHABLE),
-        (httpx.ReadTimeout("timed out"), FailureKind.TIMEOUT),
-        (httpx.RemoteProtocolError("peer closed"), FailureKind.UNREACHABLE),
+        ("refused", FailureKind.UNREACHABLE),
+        ("hang-up", FailureKind.UNREACHABLE),
+        ("no answer", FailureKind.TIMEOUT),
     ],
 )
 async def test_transport_errors_never_raise_into_the_caller(
-    error: Exception, kind: FailureKind, caplog: pytest.LogCaptureFixture
+    fault: str, kind: FailureKind, recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def answer(_request: httpx.Request) -> httpx.Response:
-        raise error
-
     caplog.set_level(logging.DEBUG)
-    result = await service_with(Recorder(answer)).trigger("private-user-1", "message.new", {"a": 1})
+    recorder.answer = never_answer
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = {
+        "refused": free_port(),
+        "hang-up": listener.sockets[0].getsockname()[1],
+        "no answer": recorder.port,
+    }
+    service = service_with(recorder, pusher_port=port[fault], pusher_timeout_seconds=0.3)
+    try:
+        result = await service.trigger("private-user-1", "message.new", {"a": 1})
+    finally:
+        listener.close()
     assert not result.ok and result.failure is kind and result.status is None
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "message.new" in errors[0].getMessage() and "private-user-1" in errors[0].getMessage()
-    assert SECRET not in caplog.text
+    assert SECRET not in caplog.text and "auth_signature" not in caplog.text
 
 
-async def test_rate_limit_is_logged_as_a_warning_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
-    recorder = Recorder(lambda _r: httpx.Response(429, text="slow down", headers={"Retry-After": "3"}))
+async def test_rate_limit_is_logged_as_a_warning_not_an_error(
+    caplog: pytest.LogCaptureFixture, recorder: Recorder
+) -> None:
+    recorder.answer = lambda _r: Reply(429, "slow down", {"Retry-After": "3"})
     await service_with(recorder).trigger("c1", "message.new", {})
     assert [r.levelname for r in caplog.records if r.name.startswith("waxos")] == ["WARNING"]
 
 
-async def test_terminate_user_connections_uses_the_documented_path() -> None:
-    recorder = Recorder()
+async def test_terminate_user_connections_uses_the_documented_path(recorder: Recorder) -> None:
     result = await service_with(recorder).terminate_user_connections("42")
     assert result.ok
-    assert recorder.requests[0].url.path == "/apps/100001/users/42/terminate_connections"
+    assert recorder.requests[0].path == "/apps/100001/users/42/terminate_connections"
 
 
-async def test_reads_return_the_parsed_body() -> None:
-    recorder = Recorder(lambda _r: httpx.Response(200, json={"channels": {"presence-workspace-1": {}}}))
+async def test_reads_return_the_parsed_body(recorder: Recorder) -> None:
+    recorder.answer = lambda _r: Reply(200, json.dumps({"channels": {"presence-workspace-1": {}}}))
     service = service_with(recorder)
     result = await service.channels_info("presence-", ["user_count"])
     assert result.ok and result.body == {"channels": {"presence-workspace-1": {}}}
-    params = recorder.requests[0].url.params
+    params = recorder.requests[0].params
     assert params["filter_by_prefix"] == "presence-" and params["info"] == "user_count"
 
 
-async def test_metrics_count_outcomes() -> None:
-    answers = iter([httpx.Response(200, json={}), httpx.Response(500)])
-    service = service_with(Recorder(lambda _r: next(answers)))
+async def test_metrics_count_outcomes(recorder: Recorder) -> None:
+    answers = iter([Reply(), Reply(500)])
+    recorder.answer = lambda _r: next(answers)
+    service = service_with(recorder)
     await service.trigger("c1", "message.new", {})
     await service.trigger("c1", "message.new", {})
     registry = service.metrics.registry

@@ -1,4 +1,4 @@
-"""The relay against an in-memory Pusher API: order, batching, wake-up, retries, poison, leases, metrics."""
+"""The relay against a stand-in Pusher API: order, batching, wake-up, retries, poison, leases, metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -17,10 +16,13 @@ from tests.support.events import (
     CHATS,
     OTHER,
     FakePusher,
+    Received,
+    Reply,
     emit_messages,
     log_rows,
     publisher_for,
     relay_for,
+    scripted,
     until,
 )
 from waxos.db.base import utcnow
@@ -40,6 +42,10 @@ async def running(relay: Relay) -> AsyncIterator[Relay]:
 
 
 ENCRYPTED = "private-encrypted-workspace-9.chats"
+
+
+class ScriptedBug(Exception):
+    """What a bug in a round raises, for the test that the loop survives it."""
 
 
 class FakeClock:
@@ -62,12 +68,9 @@ def sample(relay: Relay, name: str, **labels: str) -> float:
     return value
 
 
-def status(code: int, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(code, headers=headers, text=f"scripted {code}")
-
-
-async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(database_url: str) -> None:
-    fake = FakePusher()
+async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(
+    database_url: str, fake: FakePusher
+) -> None:
     async with migrated(database_url) as (engine, sessions):
         channels = [f"private-workspace-{n}.chats" for n in range(1, 8)]
         for channel in channels:
@@ -86,8 +89,7 @@ async def test_delivers_every_channel_in_seq_order_in_batches_of_ten(database_ur
     assert set(event) >= {"id", "seq", "channel", "occurred_at", "workspace_id", "data"}
 
 
-async def test_wakes_on_commit_without_waiting_for_the_sweep(database_url: str) -> None:
-    fake = FakePusher()
+async def test_wakes_on_commit_without_waiting_for_the_sweep(database_url: str, fake: FakePusher) -> None:
     async with (
         migrated(database_url) as (engine, sessions),
         running(relay_for(engine, fake, sweep_seconds=120)),
@@ -100,8 +102,10 @@ async def test_wakes_on_commit_without_waiting_for_the_sweep(database_url: str) 
     assert fake.seqs(CHATS) == [1, 2, 3, 4, 5]
 
 
-async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(database_url: str) -> None:
-    fake = FakePusher(script=[lambda _r: status(503), lambda _r: status(502)])
+async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(
+    database_url: str, fake: FakePusher
+) -> None:
+    fake.script = [lambda _r: scripted(503), lambda _r: scripted(502)]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 25)
         relay = relay_for(engine, fake, base_delay=0.2, max_delay=1.0)
@@ -116,8 +120,8 @@ async def test_a_failed_request_is_retried_with_backoff_and_nothing_is_lost(data
     assert sample(relay, "waxos_relay_failed_requests_total", kind="server_error") == 2
 
 
-async def test_429_retry_after_is_honoured(database_url: str) -> None:
-    fake = FakePusher(script=[lambda _r: status(429, {"Retry-After": "1"})])
+async def test_429_retry_after_is_honoured(database_url: str, fake: FakePusher) -> None:
+    fake.script = [lambda _r: scripted(429, {"Retry-After": "1"})]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 5)
         async with running(relay_for(engine, fake, base_delay=0.01)):
@@ -126,13 +130,15 @@ async def test_429_retry_after_is_honoured(database_url: str) -> None:
     assert fake.requests == 2
 
 
-async def test_a_dead_endpoint_gets_one_probe_per_backoff_while_events_accumulate(database_url: str) -> None:
+async def test_a_dead_endpoint_gets_one_probe_per_backoff_while_events_accumulate(
+    database_url: str, fake: FakePusher
+) -> None:
     down = True
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return status(503) if down else httpx.Response(200, json={})
+    def answer(request: Received) -> Reply:
+        return scripted(503) if down else Reply()
 
-    fake = FakePusher(script=[answer] * 1000)
+    fake.script = [answer] * 1000
     async with migrated(database_url) as (engine, sessions):
         relay = relay_for(engine, fake, base_delay=0.05, max_delay=0.4)
         async with running(relay):
@@ -152,14 +158,15 @@ async def test_a_dead_endpoint_gets_one_probe_per_backoff_while_events_accumulat
     assert fake.seqs(OTHER) == list(range(1, 51))
 
 
-async def test_a_timeout_is_a_retryable_failure(database_url: str) -> None:
-    def too_slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("scripted timeout", request=request)
+async def test_a_timeout_is_a_retryable_failure(database_url: str, fake: FakePusher) -> None:
+    async def too_slow(request: Received) -> Reply:
+        await asyncio.sleep(2)
+        return Reply()
 
-    fake = FakePusher(script=[too_slow])
+    fake.script = [too_slow]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 3)
-        relay = relay_for(engine, fake)
+        relay = relay_for(engine, fake, request_timeout=0.2)
         assert (await relay.run_once()).outcome is Outcome.FAILED
         await asyncio.sleep(relay.backoff.delay_remaining())
         assert (await relay.run_once()).outcome is Outcome.DELIVERED
@@ -167,11 +174,13 @@ async def test_a_timeout_is_a_retryable_failure(database_url: str) -> None:
     assert sample(relay, "waxos_relay_failed_requests_total", kind="timeout") == 1
 
 
-async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(database_url: str) -> None:
-    def refuse_seq_4(request: httpx.Request) -> httpx.Response:
-        return status(400) if b'\\"seq\\":4,' in request.content else status(200)
+async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(
+    database_url: str, fake: FakePusher
+) -> None:
+    def refuse_seq_4(request: Received) -> Reply:
+        return scripted(400) if b'\\"seq\\":4,' in request.content else Reply()
 
-    fake = FakePusher(script=[refuse_seq_4] * 11)
+    fake.script = [refuse_seq_4] * 11
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 10)
         relay = relay_for(engine, fake)
@@ -184,8 +193,8 @@ async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(dat
     assert sample(relay, "waxos_relay_rejected_events_total") == 1
 
 
-async def test_unauthorized_is_retried_not_skipped(database_url: str) -> None:
-    fake = FakePusher(script=[lambda _r: status(401), lambda _r: status(404)])
+async def test_unauthorized_is_retried_not_skipped(database_url: str, fake: FakePusher) -> None:
+    fake.script = [lambda _r: scripted(401), lambda _r: scripted(404)]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 2)
         async with running(relay_for(engine, fake)):
@@ -193,8 +202,9 @@ async def test_unauthorized_is_retried_not_skipped(database_url: str) -> None:
     assert fake.seqs(CHATS) == [1, 2] and fake.requests == 3
 
 
-async def test_two_relays_share_the_log_without_duplicates_or_reordering(database_url: str) -> None:
-    fake = FakePusher()
+async def test_two_relays_share_the_log_without_duplicates_or_reordering(
+    database_url: str, fake: FakePusher
+) -> None:
     channels = [f"private-workspace-{n}.chats" for n in range(1, 13)]
     async with migrated(database_url) as (engine, sessions):
         first = relay_for(engine, fake, owner="relay-a", per_channel=7, lanes=2)
@@ -208,8 +218,9 @@ async def test_two_relays_share_the_log_without_duplicates_or_reordering(databas
         assert fake.seqs(channel) == list(range(1, 31))
 
 
-async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(database_url: str) -> None:
-    fake = FakePusher()
+async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(
+    database_url: str, fake: FakePusher
+) -> None:
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 2)
         await emit_messages(sessions, OTHER, 2)
@@ -227,8 +238,7 @@ async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(da
     assert owners == {relay.config.owner}
 
 
-async def test_a_clean_stop_releases_the_leases(database_url: str) -> None:
-    fake = FakePusher()
+async def test_a_clean_stop_releases_the_leases(database_url: str, fake: FakePusher) -> None:
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 2)
         async with running(relay_for(engine, fake)):
@@ -237,17 +247,19 @@ async def test_a_clean_stop_releases_the_leases(database_url: str) -> None:
             assert list(await session.scalars(select(RelayLease))) == []
 
 
-async def test_a_stop_before_the_relay_task_first_runs_ends_it_without_cancelling(database_url: str) -> None:
+async def test_a_stop_before_the_relay_task_first_runs_ends_it_without_cancelling(
+    database_url: str, fake: FakePusher
+) -> None:
     # A lifespan that shuts down at once used to wait out the whole grace period, then cancel.
     async with migrated(database_url) as (engine, _sessions):
-        relay = relay_for(engine, FakePusher())
+        relay = relay_for(engine, fake)
         await relay.start()
         await relay.aclose(grace_seconds=60)
         assert relay._task is not None and relay._task.done() and not relay._task.cancelled()
 
 
-async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
-    fake = FakePusher(script=[lambda _r: status(503)])
+async def test_backlog_and_oldest_age_are_exported(database_url: str, fake: FakePusher) -> None:
+    fake.script = [lambda _r: scripted(503)]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 4)
         relay = relay_for(engine, fake, metrics_every_seconds=0.0)
@@ -264,15 +276,17 @@ async def test_backlog_and_oldest_age_are_exported(database_url: str) -> None:
 
 
 @pytest.mark.parametrize("lanes", [1, 4])
-async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str, lanes: int) -> None:
+async def test_lanes_keep_each_channel_in_one_request_sequence(
+    database_url: str, lanes: int, fake: FakePusher
+) -> None:
     order: list[tuple[str, int]] = []
 
-    async def slow_for_chats(request: httpx.Request) -> httpx.Response:
+    async def slow_for_chats(request: Received) -> Reply:
         # The first channel's requests are slow; if they overlapped, its later events would overtake.
         await asyncio.sleep(0.05 if CHATS.encode() in request.content else 0)
-        return httpx.Response(200, json={})
+        return Reply()
 
-    fake = FakePusher(script=[slow_for_chats] * 100)
+    fake.script = [slow_for_chats] * 100
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 40)
         for n in range(3, 9):
@@ -286,8 +300,8 @@ async def test_lanes_keep_each_channel_in_one_request_sequence(database_url: str
 
 async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_half_its_term(
     database_url: str,
+    fake: FakePusher,
 ) -> None:
-    fake = FakePusher()
     async with migrated(database_url) as (engine, sessions):
         relay = relay_for(engine, fake, lease_seconds=30)
 
@@ -313,8 +327,9 @@ async def test_a_fresh_lease_is_not_rewritten_each_round_and_is_renewed_past_hal
     assert fake.seqs(CHATS) == list(range(1, 7))
 
 
-async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one(database_url: str) -> None:
-    fake = FakePusher()
+async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one(
+    database_url: str, fake: FakePusher
+) -> None:
     async with migrated(database_url) as (engine, sessions):
         relay = relay_for(engine, fake, sweep_seconds=120)
         outcomes: list[Outcome] = []
@@ -346,8 +361,8 @@ async def test_a_round_that_delivered_everything_is_not_followed_by_an_empty_one
 
 async def test_a_round_cut_short_by_per_channel_continues_without_waiting_for_the_sweep(
     database_url: str,
+    fake: FakePusher,
 ) -> None:
-    fake = FakePusher()
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 12)
         await emit_messages(sessions, OTHER, 3)
@@ -357,19 +372,11 @@ async def test_a_round_cut_short_by_per_channel_continues_without_waiting_for_th
     assert fake.seqs(OTHER) == [1, 2, 3]
 
 
-def test_httpcore_finds_sniffio() -> None:
-    # httpcore imports sniffio inside every lock set-up of every request; without it each import fails
-    # anew (Python caches no failed import), which cost the relay about half of its time per request.
-    import httpcore._synchronization
-    import sniffio
-
-    assert sniffio.current_async_library.__module__.startswith("sniffio")
-    assert httpcore._synchronization.current_async_library is not None
-
-
-async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(database_url: str) -> None:
+async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(
+    database_url: str, fake: FakePusher
+) -> None:
     # emit keeps every envelope under 10,240 bytes, so Pusher's 413 means the message quota is spent.
-    fake = FakePusher(script=[lambda _r: status(413)])
+    fake.script = [lambda _r: scripted(413)]
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 3)
         relay = relay_for(engine, fake)
@@ -384,9 +391,8 @@ async def test_413_is_a_spent_quota_retried_with_backoff_not_poison(database_url
 
 
 async def test_encrypted_channels_without_a_master_key_wait_for_the_configuration(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture, fake: FakePusher
 ) -> None:
-    fake = FakePusher()
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, ENCRYPTED, 2)
         unconfigured = Relay(
@@ -420,14 +426,15 @@ async def rounds_until_idle(relay: Relay) -> list[RoundResult]:
     return results
 
 
-async def test_a_channel_that_keeps_failing_backs_off_alone_while_100_others_flow(database_url: str) -> None:
+async def test_a_channel_that_keeps_failing_backs_off_alone_while_100_others_flow(
+    database_url: str, fake: FakePusher
+) -> None:
     clock = FakeClock()
 
     async def deliver_waves(poisoned: bool) -> tuple[list[int], Relay]:
         """Rounds each wave of one event per healthy channel took, with or without the bad channel."""
         # The same database for both runs: each run has its own hundred channels.
         healthy = [f"private-workspace-{n + (100 if poisoned else 0)}.chats" for n in range(1, 101)]
-        fake = FakePusher()
         async with migrated(database_url) as (engine, sessions):
             if poisoned:
                 await emit_messages(sessions, ENCRYPTED, 3)  # the oldest work: first in every round
@@ -457,9 +464,10 @@ async def test_a_channel_that_keeps_failing_backs_off_alone_while_100_others_flo
     assert relay.held[ENCRYPTED].failures == 1 and relay.held[ENCRYPTED].delay_remaining() > 0
 
 
-async def test_a_held_channel_is_retried_alone_when_its_delay_has_passed(database_url: str) -> None:
+async def test_a_held_channel_is_retried_alone_when_its_delay_has_passed(
+    database_url: str, fake: FakePusher
+) -> None:
     clock = FakeClock()
-    fake = FakePusher()
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, ENCRYPTED, 1)
         await emit_messages(sessions, CHATS, 1)
@@ -480,8 +488,9 @@ async def test_a_held_channel_is_retried_alone_when_its_delay_has_passed(databas
     assert fake.seqs(CHATS) == [1, 2]
 
 
-async def test_a_running_relay_keeps_delivering_while_a_channel_backs_off(database_url: str) -> None:
-    fake = FakePusher()
+async def test_a_running_relay_keeps_delivering_while_a_channel_backs_off(
+    database_url: str, fake: FakePusher
+) -> None:
     async with migrated(database_url) as (engine, sessions):
         relay = Relay(
             engine,
@@ -500,14 +509,16 @@ async def test_a_running_relay_keeps_delivering_while_a_channel_backs_off(databa
     assert fake.seqs(CHATS) == fake.seqs(OTHER) == [1, 2, 3, 4, 5]
 
 
-async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_url: str) -> None:
+async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(
+    database_url: str, fake: FakePusher
+) -> None:
     clock = FakeClock()
 
-    def slow(request: httpx.Request) -> httpx.Response:
+    def slow(request: Received) -> Reply:
         clock.advance(0.3)  # each request takes 0.3 s of the relay's clock
-        return httpx.Response(200, json={})
+        return Reply()
 
-    fake = FakePusher(script=[slow] * 100)
+    fake.script = [slow] * 100
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 40)
         # Lease 2 s, request timeout 1.5 s: requests may start for 0.5 s, so two of them per round.
@@ -527,12 +538,12 @@ async def test_a_round_starts_no_request_once_its_lease_is_nearly_over(database_
 
 
 async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture, fake: FakePusher
 ) -> None:
     third = "private-workspace-3.chats"
     taken = False
 
-    async def lose_leases(request: httpx.Request) -> httpx.Response:
+    async def lose_leases(request: Received) -> Reply:
         # While the round is in flight, one lease passes to another relay and one expires untaken.
         nonlocal taken
         if not taken:
@@ -542,9 +553,9 @@ async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
                 assert stolen is not None and expired is not None
                 stolen.owner = "relay-b"
                 expired.expires_at = utcnow() - timedelta(seconds=1)
-        return httpx.Response(200, json={})
+        return Reply()
 
-    fake = FakePusher(script=[lose_leases] * 3)
+    fake.script = [lose_leases] * 3
     async with migrated(database_url) as (engine, sessions):
         for channel in (CHATS, OTHER, third):
             await emit_messages(sessions, channel, 2)
@@ -562,9 +573,8 @@ async def test_a_round_marks_nothing_where_another_relay_took_the_lease(
 
 
 async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_runs(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture, fake: FakePusher
 ) -> None:
-    fake = FakePusher()
     async with migrated(database_url) as (engine, sessions):
         relay = relay_for(engine, fake, sweep_seconds=0.1)
         run_once = relay.run_once
@@ -574,7 +584,7 @@ async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_ru
             nonlocal calls
             calls += 1
             if calls == 1:
-                raise httpx.DecodingError("scripted: a body that cannot be decoded")
+                raise ScriptedBug("scripted: a bug in a round")
             return await run_once()
 
         relay.run_once = broken_once  # type: ignore[method-assign]
@@ -589,4 +599,4 @@ async def test_the_relay_survives_an_unexpected_exception_and_reports_that_it_ru
     assert fake.seqs(CHATS) == [1, 2, 3]
     # Logged with its traceback (a JSON log formatter may have moved exc_info into exc_text already).
     assert "relay round failed unexpectedly" in caplog.text
-    assert "Traceback" in caplog.text and "httpx.DecodingError: scripted" in caplog.text
+    assert "Traceback" in caplog.text and "ScriptedBug: scripted" in caplog.text

@@ -6,11 +6,10 @@ import asyncio
 import json
 from datetime import timedelta
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.accounts import migrated
-from tests.support.events import CHATS, FakePusher, emit_messages, relay_for, until_delivered
+from tests.support.events import CHATS, FakePusher, emit_messages, relay_for, scripted, until_delivered
 from waxos.db.base import utcnow
 from waxos.db.engine import transaction
 from waxos.relay import status
@@ -23,8 +22,10 @@ async def reports(sessions: async_sessionmaker[AsyncSession]) -> list[RelayStatu
         return await status.statuses(session)
 
 
-async def test_a_relay_reports_failures_by_kind_and_forgets_itself_on_a_clean_stop(database_url: str) -> None:
-    fake = FakePusher(script=[lambda _r: httpx.Response(500), lambda _r: httpx.Response(429)])
+async def test_a_relay_reports_failures_by_kind_and_forgets_itself_on_a_clean_stop(
+    database_url: str, fake: FakePusher
+) -> None:
+    fake.script = [lambda _r: scripted(500), lambda _r: scripted(429)]
     async with migrated(database_url) as (engine, sessions):
         relay = relay_for(engine, fake, status_every_seconds=0.05, metrics_every_seconds=0.05)
         await emit_messages(sessions, CHATS, 3)

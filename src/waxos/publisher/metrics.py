@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from waxos.publisher.results import PusherResult
@@ -43,16 +45,28 @@ class PublishMetrics:
             "Failed share of the last 200 publish requests",
             registry=self.registry,
         )
-        self._recent: list[bool] = []
+        self._recent: deque[bool] = deque(maxlen=200)
+        self._recent_failed = 0
+        # Labelled children by outcome: looking them up costs a lock per call, on the relay's hot path.
+        self._children: dict[str, tuple[Counter, Counter]] = {}
 
     def observe_call(self, result: PusherResult, publish: bool) -> None:
         """Count one API call; publishes also feed latency, event counts and the failure ratio."""
         outcome = "ok" if result.ok else str(result.failure)
-        self.api_calls.labels(outcome).inc()
+        children = self._children.get(outcome)
+        if children is None:
+            children = self._children[outcome] = (
+                self.api_calls.labels(outcome),
+                self.published_events.labels(outcome),
+            )
+        calls, events = children
+        calls.inc()
         if not publish:
             return
-        self.published_events.labels(outcome).inc(result.events)
+        events.inc(result.events)
         self.publish_latency.observe(result.duration_ms / 1000)
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_failed -= self._recent[0]
         self._recent.append(not result.ok)
-        del self._recent[:-200]
-        self.failure_rate.set(sum(self._recent) / len(self._recent))
+        self._recent_failed += not result.ok
+        self.failure_rate.set(self._recent_failed / len(self._recent))

@@ -62,7 +62,7 @@ _STATUS_KINDS = {
 }
 
 
-def from_response(response: RawResponse, duration_ms: float) -> PusherResult:
+def from_response(response: RawResponse, duration_ms: float, events: int = 0) -> PusherResult:
     """Classify an HTTP answer."""
     if response.status in (200, 202):
         try:
@@ -74,6 +74,7 @@ def from_response(response: RawResponse, duration_ms: float) -> PusherResult:
                 response.status,
                 "the server answered 200 with a body that is not JSON",
                 duration_ms=duration_ms,
+                events=events,
             )
         if not isinstance(body, dict):
             return PusherResult(
@@ -82,8 +83,9 @@ def from_response(response: RawResponse, duration_ms: float) -> PusherResult:
                 response.status,
                 "the server answered 200 with JSON that is not an object",
                 duration_ms=duration_ms,
+                events=events,
             )
-        return PusherResult(True, status=response.status, duration_ms=duration_ms, body=body)
+        return PusherResult(True, status=response.status, duration_ms=duration_ms, body=body, events=events)
     kind = _STATUS_KINDS.get(response.status, FailureKind.SERVER_ERROR)
     reason = f"HTTP {response.status}: {response.text.strip()[:300] or '(empty body)'}"
     retry_after = _retry_after(response.retry_after) if kind is FailureKind.RATE_LIMITED else None
@@ -94,13 +96,14 @@ def from_response(response: RawResponse, duration_ms: float) -> PusherResult:
         reason,
         duration_ms=duration_ms,
         retry_after_seconds=retry_after,
+        events=events,
     )
 
 
-def from_transport_error(error: TransportError, duration_ms: float) -> PusherResult:
+def from_transport_error(error: TransportError, duration_ms: float, events: int = 0) -> PusherResult:
     """Classify a call that got no HTTP answer."""
     kind = FailureKind.TIMEOUT if error.failure is TransportFailure.TIMEOUT else FailureKind.UNREACHABLE
-    return PusherResult(False, kind, None, error.detail, duration_ms=duration_ms)
+    return PusherResult(False, kind, None, error.detail, duration_ms=duration_ms, events=events)
 
 
 def _retry_after(value: str | None) -> float | None:

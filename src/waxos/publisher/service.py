@@ -12,20 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pusher
 from pusher.crypto import encrypt, parse_master_key
 from pusher.http import POST, Request
 
 from waxos.channels.names import validate_channel_name, validate_event_name, validate_socket_id
 from waxos.config import Settings
-from waxos.publisher.http1 import Http1Backend, Http1Pool
 from waxos.publisher.metrics import PublishMetrics
 from waxos.publisher.results import (
     BatchResult,
@@ -34,7 +31,7 @@ from waxos.publisher.results import (
     from_response,
     from_transport_error,
 )
-from waxos.publisher.transport import HttpxBackend, RawResponse, TransportError, make_http_client
+from waxos.publisher.transport import AiohttpTransport, RawResponse, SdkBackend, TransportError
 from waxos.pusher_protocol.limits import (
     MAX_BATCH_EVENTS,
     MAX_CHANNELS_PER_TRIGGER,
@@ -96,26 +93,15 @@ class EncodedEvent:
 class PusherService:
     """The one publisher of the process: trigger, batch, read calls, and auth signatures."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        http: httpx.AsyncClient | None = None,
-        metrics: PublishMetrics | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, metrics: PublishMetrics | None = None) -> None:
         self._settings = settings
-        self._owns_http = http is None
-        # Our own HTTP/1.1 client unless told otherwise: httpx costs the relay ~1.6 ms of CPU per request
-        # (see http1.py). httpx stays for an injected client (tests) and for proxies from the environment.
-        self._pool: Http1Pool | None = None
-        if http is None and not _proxy_configured():
-            self._pool = Http1Pool()
-        self._http = http or (None if self._pool else make_http_client(settings.pusher_timeout_seconds))
+        self._transport = AiohttpTransport()
         master_key_b64 = settings.pusher_encryption_master_key_base64
         self._master_key: bytes | None = parse_master_key(
             None, master_key_b64.get_secret_value() if master_key_b64 else None
         )
         self._metrics = metrics or PublishMetrics()
-        # The SDK signs requests and auth tokens; our backend carries the bytes (see transport.py).
+        # The SDK signs requests and auth tokens; our transport carries the bytes (see transport.py).
         self._sdk = pusher.Pusher(
             app_id=settings.pusher_app_id,
             key=settings.pusher_key,
@@ -126,16 +112,12 @@ class PusherService:
             ssl=settings.pusher_use_tls,
             timeout=settings.pusher_timeout_seconds,
             encryption_master_key_base64=master_key_b64.get_secret_value() if master_key_b64 else None,
-            **(
-                {"backend": Http1Backend, "pool": self._pool}
-                if self._pool is not None
-                else {"backend": HttpxBackend, "http": self._http}
-            ),
+            backend=SdkBackend,
+            transport=self._transport,
             deadline_seconds=settings.pusher_timeout_seconds,
         )
-        # The SDK's client signs the requests `send_batch` builds; our backend carries them.
+        # The SDK's client signs the requests we build ourselves (batches, terminate connections).
         self._client = self._sdk._pusher_client
-        self._backend = self._client.http
         self._batch_path = f"/apps/{settings.pusher_app_id}/batch_events"
 
     @property
@@ -149,11 +131,8 @@ class PusherService:
         return self._metrics
 
     async def aclose(self) -> None:
-        """Close the pooled HTTP client if this service created it."""
-        if self._pool is not None:
-            await self._pool.aclose()
-        elif self._owns_http and self._http is not None:
-            await self._http.aclose()
+        """Close the pooled HTTP connections."""
+        await self._transport.aclose()
 
     # Publishing
 
@@ -216,7 +195,7 @@ class PusherService:
         self._metrics.batch_size.observe(len(batch))
         return await self._call(
             f"batch of {len(batch)} ({first.name} to {first.channel} …)",
-            lambda: self._backend.send(request, time_limit or self._settings.pusher_timeout_seconds),
+            lambda: self._transport.send(request, time_limit or self._settings.pusher_timeout_seconds),
             events=len(batch),
             publish=True,
         )
@@ -275,7 +254,7 @@ class PusherService:
         request = Request(self._client, POST, path, {})
         return await self._call(
             f"terminate_user_connections {user_id}",
-            lambda: self._backend.send_request(request),
+            lambda: self._transport.send(request, self._settings.pusher_timeout_seconds),
         )
 
     # Auth signatures (pure CPU; synchronous)
@@ -327,10 +306,9 @@ class PusherService:
         try:
             response = await send()
         except TransportError as exc:
-            result = from_transport_error(exc, _ms_since(started))
+            result = from_transport_error(exc, _ms_since(started), events)
         else:
-            result = from_response(response, _ms_since(started))
-        result = replace(result, events=events)
+            result = from_response(response, _ms_since(started), events)
         self._metrics.observe_call(result, publish=publish)
         if result.ok:
             logger.debug("pusher %s: ok in %.1f ms", description, result.duration_ms)
@@ -350,14 +328,6 @@ class PusherService:
                 result.reason,
             )
         return result
-
-
-def _proxy_configured() -> bool:
-    """True when the environment names an HTTP proxy, which only httpx knows how to use."""
-    return any(
-        os.environ.get(name)
-        for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
-    )
 
 
 def _ms_since(started: float) -> float:

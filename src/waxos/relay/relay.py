@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -231,14 +231,15 @@ class Relay:
     async def run_once(self) -> RoundResult:
         """Lease, read, publish and mark one round of events; return what it did."""
         held = self._held_now()
-        pending, lease_until, more = await self._read_round(held)
+        started = self._clock()
+        pending, lease_left, more = await self._read_round(held)
         if not pending:
             return RoundResult(more=more)
         # No request may start once too little of the lease is left for it to finish (at worst after the
         # request timeout): past the lease another relay may take the channel and send it again.
         timeout = self.config.request_timeout
-        left = (lease_until - utcnow()).total_seconds() - timeout
-        sender = RoundSender(self._publisher, self.metrics, self._clock() + left, timeout, self._clock)
+        deadline = started + lease_left - timeout
+        sender = RoundSender(self._publisher, self.metrics, deadline, timeout, self._clock)
         lanes = into_lanes(pending, self.config.lanes)
         if self.backoff.failures:
             # Half-open: one probe request decides whether the endpoint is back.
@@ -297,8 +298,10 @@ class Relay:
         self.metrics.held_channels.set(len(self.held))
         return tuple(sorted(faults))
 
-    async def _read_round(self, held: Sequence[str]) -> tuple[list[PendingEvent], datetime, bool]:
-        """This round's events, when the first of their leases ends, and whether more work waits.
+    async def _read_round(self, held: Sequence[str]) -> tuple[list[PendingEvent], float, bool]:
+        """This round's events, the seconds left of the first of their leases, whether more work waits.
+
+        The seconds left count from the start of the read (the caller reads its clock just before).
 
         While every channel with work is already leased to this relay for at least half the lease term,
         the round is one read-only transaction: on SQLite it takes no write lock, so it neither waits
@@ -318,7 +321,7 @@ class Relay:
                     session, [c.channel for c in candidates], config.per_channel
                 )
                 until = min((c.mine_until for c in candidates if c.mine_until is not None), default=now)
-                return pending, until, self._left_work(candidates, pending)
+                return pending, (until - now).total_seconds(), self._left_work(candidates, pending)
         until = now + timedelta(seconds=config.lease_seconds)
         async with transaction(self._sessions) as session:
             candidates = await leases.channels_to_claim(
@@ -326,7 +329,7 @@ class Relay:
             )
             channels = await leases.claim(session, [c.channel for c in candidates], config.owner, now, until)
             pending = await outbox.undelivered(session, channels, config.per_channel)
-        return pending, until, self._left_work(candidates, pending)
+        return pending, config.lease_seconds, self._left_work(candidates, pending)
 
     def _left_work(self, candidates: Sequence[leases.Candidate], pending: Sequence[PendingEvent]) -> bool:
         """A round that hit a limit (channels, or events of a channel) leaves work for the next one."""

@@ -1,4 +1,4 @@
-"""The relay's own HTTP/1.1 client against a scripted server on a real socket."""
+"""The publisher's HTTP transport (aiohttp) against a scripted server on a real socket."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.publisher.test_publisher import make_settings
-from waxos.publisher.http1 import Http1Backend, Http1Pool
-from waxos.publisher.service import PusherService
-from waxos.publisher.transport import HttpxBackend, TransportError, TransportFailure
+from waxos.publisher.transport import AiohttpTransport, TransportError, TransportFailure
 
 Answer = Callable[[bytes], bytes | None]  # the request's head and body -> raw answer (None: hang up)
 
@@ -82,14 +79,20 @@ class Signed:
         return f"http://127.0.0.1:{self.port}"
 
 
+@contextlib.asynccontextmanager
+async def transport() -> AsyncIterator[AiohttpTransport]:
+    client = AiohttpTransport()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 async def test_requests_reuse_one_connection_and_are_well_formed() -> None:
-    pool = Http1Pool()
-    backend = Http1Backend(None, pool, 5)
-    async with serving(lambda _r: ok(b'{"a":1}', "Retry-After: 7\r\n")) as server:
-        first = await backend.send_request(Signed(server.port))
+    async with transport() as client, serving(lambda _r: ok(b'{"a":1}', "Retry-After: 7\r\n")) as server:
+        first = await client.send(Signed(server.port), 5)
         for _ in range(3):
-            assert (await backend.send_request(Signed(server.port))).status == 200
-        await pool.aclose()
+            assert (await client.send(Signed(server.port), 5)).status == 200
     assert (first.status, first.text, first.retry_after) == (200, '{"a":1}', "7")
     assert server.connections == 1
     head, _, body = server.requests[0].partition(b"\r\n\r\n")
@@ -104,36 +107,30 @@ async def test_a_chunked_answer_is_reassembled_and_the_connection_kept() -> None
     chunked = (
         b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbad \r\n5\r\nbatch\r\n0\r\n\r\n"
     )
-    pool = Http1Pool()
-    async with serving(lambda _r: chunked) as server:
-        backend = Http1Backend(None, pool, 5)
-        answer = await backend.send_request(Signed(server.port))
+    async with transport() as client, serving(lambda _r: chunked) as server:
+        answer = await client.send(Signed(server.port), 5)
         assert (answer.status, answer.text) == (400, "bad batch")
-        assert (await backend.send_request(Signed(server.port))).status == 200
-        await pool.aclose()
+        assert (await client.send(Signed(server.port), 5)).status == 200
     assert server.connections == 1
 
 
 async def test_a_connection_the_server_closed_is_replaced_without_failing_the_request() -> None:
-    pool = Http1Pool()
-    async with serving(lambda _r: ok(extra="Connection: close\r\n"), lambda _r: ok()) as server:
-        backend = Http1Backend(None, pool, 5)
-        assert (await backend.send_request(Signed(server.port))).status == 200
+    async with (
+        transport() as client,
+        serving(lambda _r: ok(extra="Connection: close\r\n"), lambda _r: ok()) as server,
+    ):
+        assert (await client.send(Signed(server.port), 5)).status == 200
         await asyncio.sleep(0.05)
-        assert (await backend.send_request(Signed(server.port))).status == 200
-        await pool.aclose()
+        assert (await client.send(Signed(server.port), 5)).status == 200
     assert server.connections == 2
 
 
 async def test_an_idle_connection_dropped_by_the_server_is_retried_on_a_fresh_one() -> None:
     # The server reads the second request, then hangs up without answering, as a server closing an
     # idle keep-alive connection does at the moment the client reuses it.
-    pool = Http1Pool()
-    async with serving(lambda _r: ok(), lambda _r: None, lambda _r: ok()) as server:
-        backend = Http1Backend(None, pool, 5)
-        assert (await backend.send_request(Signed(server.port))).status == 200
-        assert (await backend.send_request(Signed(server.port))).status == 200
-        await pool.aclose()
+    async with transport() as client, serving(lambda _r: ok(), lambda _r: None, lambda _r: ok()) as server:
+        assert (await client.send(Signed(server.port), 5)).status == 200
+        assert (await client.send(Signed(server.port), 5)).status == 200
     assert server.connections == 2
 
 
@@ -146,32 +143,28 @@ async def test_no_answer_in_time_is_a_timeout_and_a_closed_port_is_unreachable()
 
     listener = await asyncio.start_server(never, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
-    with pytest.raises(TransportError) as timed_out:
-        await Http1Backend(None, Http1Pool(), 0.2).send_request(Signed(port))
-    listener.close()
-    await listener.wait_closed()
+    async with transport() as client:
+        with pytest.raises(TransportError) as timed_out:
+            await client.send(Signed(port), 0.2)
+        listener.close()
+        await listener.wait_closed()
+        with pytest.raises(TransportError) as refused:
+            await client.send(Signed(port), 2)
     assert timed_out.value.failure is TransportFailure.TIMEOUT
-    with pytest.raises(TransportError) as refused:
-        await Http1Backend(None, Http1Pool(), 2).send_request(Signed(port))
     assert refused.value.failure is TransportFailure.UNREACHABLE
+    assert "auth_key" not in refused.value.detail  # no signed query string in the reason
 
 
-async def test_a_malformed_answer_is_a_transport_failure() -> None:
-    async with serving(lambda _r: b"SMTP ready\r\n\r\n") as server:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda _r: b"SMTP ready\r\n\r\n",
+        lambda _r: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{}",  # cut short
+        lambda _r: None,  # hung up twice: on the first connection and on the fresh one
+    ],
+)
+async def test_a_malformed_or_missing_answer_is_unreachable(answer: Answer) -> None:
+    async with transport() as client, serving(answer, answer) as server:
         with pytest.raises(TransportError) as failed:
-            await Http1Backend(None, Http1Pool(), 2).send_request(Signed(server.port))
+            await client.send(Signed(server.port), 2)
     assert failed.value.failure is TransportFailure.UNREACHABLE
-
-
-async def test_the_service_uses_its_own_client_unless_a_proxy_is_configured(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    direct = PusherService(make_settings())
-    assert isinstance(direct._sdk._pusher_client.http, Http1Backend)
-    await direct.aclose()
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    proxied = PusherService(make_settings())
-    assert isinstance(proxied._sdk._pusher_client.http, HttpxBackend)
-    await proxied.aclose()
