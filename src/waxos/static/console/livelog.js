@@ -4,6 +4,8 @@
 // Events are queued as they arrive and drawn once per animation frame, newest first; the table keeps
 // `rowCap` rows and the queue `queueCap` events (requestAnimationFrame stops in a background tab, so
 // the queue must be bounded too): what falls off is counted as dropped, never silently lost from view.
+// Rows are grid-laid divs with `content-visibility: auto`, so the browser lays out and paints only the
+// rows on screen: inserting at the top of a 2,000-row table re-laid out every row, every frame.
 // Payloads are shown with textContent only, so markup in a payload stays text.
 
 export const ROW_CAP = 2000;
@@ -17,16 +19,17 @@ const timeFormat = new Intl.DateTimeFormat("en-GB", {
 });
 
 function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.appendChild(td);
-  return td;
+  const span = document.createElement("span");
+  span.setAttribute("role", "cell");
+  span.textContent = text;
+  span.className = className ? `cell ${className}` : "cell";
+  row.appendChild(span);
+  return span;
 }
 
 export class LiveLog {
-  constructor(tbody, { rowCap = ROW_CAP, queueCap = QUEUE_CAP, onSelect } = {}) {
-    this.tbody = tbody;
+  constructor(rows, { rowCap = ROW_CAP, queueCap = QUEUE_CAP, onSelect } = {}) {
+    this.rows = rows;
     this.rowCap = rowCap;
     this.queueCap = queueCap;
     this.onSelect = onSelect;
@@ -40,7 +43,7 @@ export class LiveLog {
     this.filter = "";
     this._frame = 0;
     this._selected = null;
-    tbody.addEventListener("click", (event) => this._select(event.target.closest("tr")));
+    rows.addEventListener("click", (event) => this._select(event.target.closest(".row")));
   }
 
   /** Queue one event; `source` is "live", or "catchup"/"poll" when the gap-filler brought it. */
@@ -69,7 +72,7 @@ export class LiveLog {
 
   setFilter(text) {
     this.filter = text.trim().toLowerCase();
-    this.tbody.replaceChildren();
+    this.rows.replaceChildren();
     const items = this.kept;
     this.kept = [];
     this._draw(items);
@@ -78,7 +81,7 @@ export class LiveLog {
   clear() {
     this.queue = [];
     this.kept = [];
-    this.tbody.replaceChildren();
+    this.rows.replaceChildren();
     this.received = this.caughtUp = this.dropped = 0;
     this._selected = null;
     this.onSelect?.(null);
@@ -101,6 +104,8 @@ export class LiveLog {
     const items = this.queue;
     this.queue = [];
     this._draw(items);
+    // What has been drawn so far, readable without the page's internals (the browser test waits on it).
+    this.rows.dataset.received = String(this.received);
   }
 
   _matches(item) {
@@ -116,23 +121,23 @@ export class LiveLog {
       this.kept.push(item);
       if (this._matches(item)) fragment.appendChild(this._row(item));
     }
-    this.tbody.prepend(fragment);
+    this.rows.prepend(fragment);
     const overKept = this.kept.length - this.rowCap;
     if (overKept > 0) this.kept.splice(0, overKept);
-    while (this.tbody.childElementCount > this.rowCap) this.tbody.lastElementChild.remove();
+    while (this.rows.childElementCount > this.rowCap) this.rows.lastElementChild.remove();
   }
 
   _row(item) {
-    const row = document.createElement("tr");
+    const row = document.createElement("div");
+    row.setAttribute("role", "row");
     if (item.note) {
-      row.className = "note";
-      const td = cell(row, item.note);
-      td.colSpan = 5;
+      row.className = "row note";
+      cell(row, item.note);
       return row;
     }
     const { envelope, source } = item;
     row.item = item;
-    if (source !== "live") row.className = "caught-up";
+    row.className = source === "live" ? "row" : "row caught-up";
     cell(row, String(envelope.seq), "num");
     cell(row, timeFormat.format(new Date(envelope.occurred_at)), "time");
     cell(row, envelope.type, "type");

@@ -20,11 +20,11 @@ export function Live({ me, connection }) {
   const [stats, setStats] = useState({ received: 0, caughtUp: 0, dropped: 0, rate: 0, rows: 0 });
   const [selected, setSelected] = useState(null);
   const [problem, setProblem] = useState(null);
-  const tbodyRef = useRef(null);
+  const rowsRef = useRef(null);
   const logRef = useRef(null);
 
   useEffect(() => {
-    const log = new LiveLog(tbodyRef.current, { onSelect: setSelected });
+    const log = new LiveLog(rowsRef.current, { onSelect: setSelected });
     logRef.current = log;
     let last = { at: performance.now(), received: 0 };
     const timer = setInterval(() => {
@@ -36,7 +36,7 @@ export function Live({ me, connection }) {
         caughtUp: log.caughtUp,
         dropped: log.dropped,
         rate: Math.round(rate),
-        rows: log.tbody.childElementCount,
+        rows: log.rows.childElementCount,
       });
     }, 500);
     return () => {
@@ -100,11 +100,13 @@ export function Live({ me, connection }) {
       <span><strong>${count(stats.rows)}</strong> rows kept (newest 2,000)</span>
     </div>
     <div class="live-body">
-      <div class="log" tabindex="0" aria-label="Events, newest first">
-        <table>
-          <thead><tr><th class="num">seq</th><th>time</th><th>event</th><th>via</th><th>payload</th></tr></thead>
-          <tbody ref=${tbodyRef}></tbody>
-        </table>
+      <div class="log" tabindex="0" role="table" aria-label="Events, newest first">
+        <div class="row head" role="row">
+          <span class="cell num" role="columnheader">seq</span><span class="cell" role="columnheader">time</span>
+          <span class="cell" role="columnheader">event</span><span class="cell" role="columnheader">via</span>
+          <span class="cell" role="columnheader">payload</span>
+        </div>
+        <div class="rows" role="rowgroup" ref=${rowsRef}></div>
         ${channel ? null : html`<${Empty}>Pick a channel and press Follow: its events appear here as they happen.<//>`}
       </div>
       <aside class="inspector" aria-label="Selected event">

@@ -6,7 +6,7 @@ import { usePolled } from "../poll.js";
 import { Card, Empty, ErrorNote, dateTime } from "../ui.js";
 
 // The workspace channel `user.online` events travel on.
-const USER_ONLINE_RESOURCE = "chats";
+const USER_ONLINE_RESOURCE = "presence";
 
 function Workspace({ workspace, connection }) {
   // Polled slowly as a safety net; every `user.online` event refreshes it at once.
