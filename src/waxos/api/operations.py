@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from waxos.api.current_user import CurrentUserDep
 from waxos.api.deps import ReadSessionDep, SettingsDep
@@ -217,7 +218,9 @@ def _live(counts: LiveCounts) -> UsageNumbers:
     )
 
 
-async def _visible_workspaces(session: Any, user: User, asked: int | None) -> tuple[str, dict[int, str]]:
+async def _visible_workspaces(
+    session: AsyncSession, user: User, asked: int | None
+) -> tuple[str, dict[int, str]]:
     """The workspaces the caller may see (operators: all; admins: theirs), narrowed to `asked`."""
     if is_operator(user):
         statement = select(Workspace.id, Workspace.name).order_by(Workspace.id)

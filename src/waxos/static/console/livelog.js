@@ -44,6 +44,18 @@ export class LiveLog {
     this._frame = 0;
     this._selected = null;
     rows.addEventListener("click", (event) => this._select(event.target.closest(".row")));
+    // The table is one tab stop: arrow keys move the selection through the rows.
+    rows.parentElement?.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+      event.preventDefault();
+      const from = this._selected ?? (event.key === "ArrowDown" ? null : this.rows.firstElementChild);
+      let next = from ? (event.key === "ArrowDown" ? from.nextElementSibling : from.previousElementSibling) : this.rows.firstElementChild;
+      while (next && !next.item) next = event.key === "ArrowDown" ? next.nextElementSibling : next.previousElementSibling;
+      if (next) {
+        this._select(next);
+        next.scrollIntoView({ block: "nearest" });
+      }
+    });
   }
 
   /** Queue one event; `source` is "live", or "catchup"/"poll" when the gap-filler brought it. */

@@ -1,7 +1,7 @@
 // pages/usage.js: usage against the plan — connections, subscriptions, events and messages, now, per hour
 // over 24 hours and per day over 30 days. Operators see every workspace; a workspace admin sees theirs.
 
-import { html, useMemo, useState } from "/static/vendor/htm-preact-standalone.module.js";
+import { html, useEffect, useMemo, useState } from "/static/vendor/htm-preact-standalone.module.js";
 import { TimeChart } from "../chart.js";
 import { usePolled } from "../poll.js";
 import { Card, Empty, Problem, Stat, count, percent } from "../ui.js";
@@ -16,12 +16,17 @@ function Meter({ value, limit, warn }) {
 
 export function Usage({ me }) {
   const operator = Boolean(me.is_operator);
+  // An operator picks among every workspace (learnt from the account-wide answer); an admin among theirs.
+  const [everyWorkspace, setEveryWorkspace] = useState([]);
   const choices = operator
-    ? [{ id: "", name: "All workspaces" }, ...me.workspaces.map((w) => ({ id: String(w.id), name: w.name }))]
+    ? [{ id: "", name: "All workspaces" }, ...everyWorkspace]
     : me.workspaces.filter((w) => w.role === "admin").map((w) => ({ id: String(w.id), name: w.name }));
   const [choice, setChoice] = useState(operator ? "" : choices[0]?.id ?? "");
   const path = `/api/v1/ops/usage${choice ? `?workspace_id=${choice}` : ""}`;
   const { data, error, at } = usePolled(path, 15000);
+  useEffect(() => {
+    if (data?.scope === "all") setEveryWorkspace(data.workspaces.map((w) => ({ id: String(w.workspace_id), name: w.name })));
+  }, [data]);
   const hours = useMemo(() => data?.hourly.map((p) => new Date(p.start)) ?? [], [data]);
   const days = useMemo(() => data?.daily.map((p) => new Date(p.start)) ?? [], [data]);
   if (error && !data) return html`<${Problem} status=${error.status} message=${error.message} />`;
