@@ -101,7 +101,7 @@ function Chat({ chatId, members, me, isAdmin, connection, channel, onChanged }) 
   return html`<div class="chat">
     <div class="row" style=${{ justifyContent: "space-between", marginBottom: ".75rem" }}>
       <div>
-        <h2 style=${{ margin: 0, fontSize: "17px" }}>${c.customer.name}</h2>
+        <h2 class="chat-title">${c.customer.name}</h2>
         <div class="muted">${c.customer.handle} · chat ${c.id} · <span class=${`pill ${c.status === "open" ? "ok" : ""}`}>${c.status}</span></div>
       </div>
       <div class="row">
@@ -140,7 +140,7 @@ function Chat({ chatId, members, me, isAdmin, connection, channel, onChanged }) 
       <button type="submit" class="primary">Send</button>
     </form>
     <${ErrorNote} error=${error} />
-    <h3 class="section">AI suggestions</h3>
+    <h3 class="section-title">AI suggestions</h3>
     ${(suggestions.data ?? []).length
       ? html`<ul class="people">${suggestions.data.map((s) => html`<li key=${s.id}>
           <span>${s.body}</span>

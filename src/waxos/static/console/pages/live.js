@@ -72,7 +72,7 @@ export function Live({ me, connection }) {
   const known = choice !== OTHER;
 
   return html`<div class="live">
-    <form class="toolbar" onSubmit=${follow} aria-label="Channel to follow">
+    <form class="toolbar" onSubmit=${follow} aria-label="Follow a channel">
       <label>Channel
         <select value=${choice} onChange=${(e) => setChoice(e.target.value)}>
           ${suggestions.map((s) => html`<option key=${s.name} value=${s.name}>${s.label} (${s.name})</option>`)}

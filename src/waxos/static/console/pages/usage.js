@@ -23,7 +23,7 @@ export function Usage({ me }) {
     : me.workspaces.filter((w) => w.role === "admin").map((w) => ({ id: String(w.id), name: w.name }));
   const [choice, setChoice] = useState(operator ? "" : choices[0]?.id ?? "");
   const path = `/api/v1/ops/usage${choice ? `?workspace_id=${choice}` : ""}`;
-  const { data, error, at } = usePolled(path, 15000);
+  const { data, error, at, refresh } = usePolled(path, 15000);
   useEffect(() => {
     if (data?.scope === "all") setEveryWorkspace(data.workspaces.map((w) => ({ id: String(w.workspace_id), name: w.name })));
   }, [data]);
@@ -46,6 +46,7 @@ export function Usage({ me }) {
       <span class="spacer"></span>
       <span class="muted">Limits are the plan's, account-wide; warnings at ${Math.round(limits.warn_ratio * 100)}%.
         Refreshed every 15 s${at ? ` · ${at.toLocaleTimeString("en-GB")}` : ""}.</span>
+      <button type="button" onClick=${refresh}>Refresh</button>
     </div>
     <div class="stats" style=${{ marginTop: "1rem" }}>
       <div class="stat">
