@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import require_promtool
-from tests.publisher.test_publisher import make_settings
 from tests.support.asgi import asgi_client
+from tests.support.environment import require_promtool
+from tests.support.settings import make_settings
 from waxos.app import create_app
 from waxos.db.migrate import upgrade
 

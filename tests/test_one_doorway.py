@@ -1,10 +1,10 @@
 """Decision D6: events leave only through the event log and the relay; nothing else publishes to Pusher.
 
-A static scan of `src/waxos`: only the publisher itself, the relay and the CLI's `trigger` diagnostic may
-call `trigger`/`trigger_batch`/`send_batch` (or reach the SDK or the raw HTTP backends through a
-PusherService's private parts), and only the publisher and its transports may import the `pusher` SDK,
-our HTTP backends or an HTTP client library. Routes use the PusherService for `authenticate_*`
-signatures only, which needs none of that.
+A static scan of `src/waxos`, by package: only `relay/` and `cli/` (and `publisher/` itself) call the
+publisher's `trigger`/`trigger_batch`/`send_batch` (or reach the SDK or the raw HTTP backends through a
+PusherService's private parts), and only `publisher/` imports the `pusher` SDK, our HTTP backends or an
+HTTP client library. Routes use the PusherService for `authenticate_*` signatures only, which needs none
+of that.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
-from tests.support.accounts import PUSHER_SECRET, Api, running_api
+from tests.support.accounts import Api, running_api
+from tests.support.settings import PUSHER_SECRET
 from waxos.auth.models import Membership, User
 from waxos.auth.tokens import issue_access_token
 from waxos.db.base import utcnow

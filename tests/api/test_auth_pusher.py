@@ -11,15 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.accounts import (
-    MASTER_KEY,
-    PUSHER_KEY,
-    PUSHER_SECRET,
-    Api,
-    World,
-    make_settings,
-    running_api,
-)
+from tests.support.accounts import Api, World, running_api
+from tests.support.settings import MASTER_KEY, PUSHER_KEY, PUSHER_SECRET, make_settings
 from waxos.app import create_app
 
 SOCKET_ID = "123.456"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import free_port
-from tests.publisher.test_publisher import make_settings
 from tests.support.asgi import asgi_client
+from tests.support.environment import free_port
+from tests.support.settings import make_settings
 from waxos.app import create_app
 
 

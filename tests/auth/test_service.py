@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support.accounts import TEST_PASSWORD, TOKEN_SECRET, World, build_world, migrated
+from tests.support.accounts import TEST_PASSWORD, World, build_world, migrated
+from tests.support.settings import TOKEN_SECRET
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.auth.models import LoginFailure, Membership, Role, User
 from waxos.auth.service import (

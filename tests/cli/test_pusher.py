@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.support.cli import run_waxos
+from tests.support.environment import free_port
 
 BASE_ENV = {
     "PUSHER_APP_ID": "100001",
@@ -23,21 +24,6 @@ BASE_ENV = {
     "PUSHER_HOST": "127.0.0.1",
     "PUSHER_USE_TLS": "false",
 }
-
-
-def run_waxos(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WAXOS_", "DATABASE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "waxos", *args],
-        env={**clean, "WAXOS_ENV_FILE": str(cwd / "none.env"), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tests.conftest import ROOT, free_port
+from tests.support.environment import ROOT, free_port
 from waxos.cli.main import main
 from waxos.cli.pusher_server import env_file_values
 from waxos.pusher_server.config import ServerConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.conftest import ROOT, require_node
+from tests.support.environment import ROOT, require_node
 
 PACKAGE = ROOT / "clients" / "js"
 

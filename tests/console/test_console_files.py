@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require_node
 from tests.support.accounts import Api, running_api
+from tests.support.environment import ROOT, require_node
 
 VENDOR = ROOT / "src" / "waxos" / "static" / "vendor"
 # Each vendored file and the npm package file it is a copy of (pinned in package.json).

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
-from tests.e2e.realtime_stack import api_in_thread
 from tests.support.accounts import FAST_HASHER, TEST_PASSWORD, migrated
 from tests.support.browser import browser, offline_context
+from tests.support.environment import free_port
+from tests.support.realtime_stack import api_in_thread
 from waxos.auth.seed import seed_demo
 from waxos.db.engine import transaction
 

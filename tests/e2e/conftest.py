@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_node
 from tests.e2e.node import NodeSubscriber
+from tests.support.environment import require_node
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 JS = Path(__file__).parent / "js"
 

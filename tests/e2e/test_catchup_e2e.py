@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import require_node
-from tests.e2e.realtime_stack import SECRET, NodeFollower, api_in_thread
-from tests.support.accounts import PUSHER_KEY, build_world, migrated
+from tests.support.accounts import build_world, migrated
+from tests.support.environment import require_node
 from tests.support.events import emit_messages, log_rows, until_delivered
 from tests.support.local_pusher import running_local_pusher
+from tests.support.realtime_stack import SECRET, NodeFollower, api_in_thread
+from tests.support.settings import PUSHER_KEY
 from waxos.channels.names import private_workspace_channel
 
 pytestmark = pytest.mark.needs_node

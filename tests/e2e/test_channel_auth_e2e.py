@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from tests.e2e.node import NodeSubscriber
-from tests.e2e.realtime_stack import SECRET, api_in_thread
-from tests.support.accounts import PUSHER_KEY, TEST_PASSWORD, World, build_world, migrated
+from tests.support.accounts import TEST_PASSWORD, World, build_world, migrated
 from tests.support.local_pusher import LocalPusher, running_local_pusher
+from tests.support.realtime_stack import SECRET, api_in_thread
+from tests.support.settings import PUSHER_KEY
 
 pytestmark = pytest.mark.needs_node
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, require_node
-from tests.e2e.realtime_stack import REALTIME_CLIENT, NodeFollower, api_in_thread, pusher_server_process
 from tests.support.accounts import build_world, migrated
+from tests.support.environment import free_port, require_node
 from tests.support.events import emit_messages
+from tests.support.realtime_stack import REALTIME_CLIENT, NodeFollower, api_in_thread, pusher_server_process
 from waxos.channels.names import private_workspace_channel, user_channel
 
 pytestmark = pytest.mark.needs_node

@@ -236,7 +236,7 @@ def auth_endpoint(local_pusher: LocalPusher) -> Any:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs
 
-    from tests.conftest import free_port
+    from tests.support.environment import free_port
 
     sdk = local_pusher.sdk()
 

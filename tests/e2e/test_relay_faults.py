@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, require_node
-from tests.e2e.realtime_stack import (
+from tests.support.accounts import build_world, migrated
+from tests.support.environment import free_port, require_node
+from tests.support.events import emit_messages, log_rows, until_delivered
+from tests.support.local_pusher import running_local_pusher
+from tests.support.realtime_stack import (
     SECRET,
     NodeFollower,
     api_in_thread,
@@ -24,9 +27,7 @@ from tests.e2e.realtime_stack import (
     server_env,
     waxos_process,
 )
-from tests.support.accounts import PUSHER_KEY, build_world, make_settings, migrated
-from tests.support.events import emit_messages, log_rows, until_delivered
-from tests.support.local_pusher import running_local_pusher
+from tests.support.settings import PUSHER_KEY, make_settings
 from waxos.channels.names import private_workspace_channel
 from waxos.publisher.service import PusherService
 from waxos.relay.relay import Relay, RelayConfig

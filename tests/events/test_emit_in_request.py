@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.engine import make_url
 
-from tests.support.accounts import make_settings, migrated
+from tests.support.accounts import migrated
 from tests.support.asgi import asgi_client
 from tests.support.events import CHATS, log_rows, message
+from tests.support.settings import make_settings
 from waxos.api.deps import SessionDep
 from waxos.app import create_app
 from waxos.events import emit

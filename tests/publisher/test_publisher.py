@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from nacl.secret import SecretBox
 
-from tests.conftest import free_port
+from tests.support.environment import free_port
 from tests.support.events import Received, Reply, StandIn
-from waxos.config import Settings, load_settings
+from tests.support.settings import MASTER_KEY, PUSHER_KEY, PUSHER_SECRET, make_settings
 from waxos.publisher.results import FailureKind
 from waxos.publisher.service import (
     EncodedEvent,
@@ -27,25 +27,9 @@ from waxos.publisher.service import (
 )
 from waxos.pusher_protocol.names import InvalidName
 
-SECRET = "test-secret"
-MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 
-
-def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "pusher_app_id": "100001",
-        "pusher_key": "test-key",
-        "pusher_secret": SECRET,
-        "pusher_cluster": "local",
-        "pusher_host": "127.0.0.1",
-        # A closed port: an app built from these settings must not reach a developer's running local
-        # server (whose credentials differ), where the start-up check would refuse to start.
-        "pusher_port": free_port(),
-        "pusher_use_tls": False,
-        "pusher_timeout_seconds": 2,
-    }
-    values.update(overrides)
-    return load_settings(env_file=None, **values)
+def hmac_hex(signed: bytes) -> str:
+    return hmac.new(PUSHER_SECRET.encode(), signed, hashlib.sha256).hexdigest()
 
 
 class Recorder:
@@ -66,7 +50,7 @@ class Recorder:
         signature = params.pop("auth_signature")
         query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
         to_sign = f"{request.method}\n{request.path}\n{query}"
-        expected = hmac.new(SECRET.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(PUSHER_SECRET.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(signature, expected):
             return Reply(401, "Invalid signature")
         if params["body_md5"] != hashlib.md5(request.content).hexdigest():  # noqa: S324 - Pusher's rule
@@ -95,7 +79,9 @@ async def recorder() -> AsyncIterator[Recorder]:
 
 def service_with(recorder: Recorder, **overrides: object) -> PusherService:
     """A PusherService whose requests go to `recorder` (a closed port if it is not served)."""
-    service = PusherService(make_settings(**{"pusher_port": recorder.port or free_port(), **overrides}))
+    # Encrypted channels stay off unless a test turns them on.
+    values = {"pusher_port": recorder.port or free_port(), "pusher_encryption_master_key_base64": None}
+    service = PusherService(make_settings(**{**values, **overrides}))
     recorder.services.append(service)
     return service
 
@@ -323,7 +309,7 @@ async def test_transport_errors_never_raise_into_the_caller(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "message.new" in errors[0].getMessage() and "private-user-1" in errors[0].getMessage()
-    assert SECRET not in caplog.text and "auth_signature" not in caplog.text
+    assert PUSHER_SECRET not in caplog.text and "auth_signature" not in caplog.text
 
 
 async def test_rate_limit_is_logged_as_a_warning_not_an_error(
@@ -367,8 +353,8 @@ async def test_metrics_count_outcomes(recorder: Recorder) -> None:
 def test_private_channel_auth_matches_pusher_s_signature_rule() -> None:
     service = service_with(Recorder())
     token = service.authenticate_private_channel("1234.1234", "private-workspace-1.chats")
-    expected = hmac.new(SECRET.encode(), b"1234.1234:private-workspace-1.chats", hashlib.sha256).hexdigest()
-    assert token == {"auth": f"test-key:{expected}"}
+    expected = hmac_hex(b"1234.1234:private-workspace-1.chats")
+    assert token == {"auth": f"{PUSHER_KEY}:{expected}"}
 
 
 def test_presence_auth_signs_the_channel_data() -> None:
@@ -379,7 +365,7 @@ def test_presence_auth_signs_the_channel_data() -> None:
     channel_data = token["channel_data"]
     assert json.loads(channel_data) == {"user_id": "5", "user_info": {"name": "Ann"}}
     signed = f"1.2:presence-workspace-1:{channel_data}".encode()
-    assert token["auth"] == "test-key:" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert token["auth"] == f"{PUSHER_KEY}:" + hmac_hex(signed)
 
 
 def test_encrypted_channel_auth_returns_the_shared_secret_as_a_string() -> None:
@@ -393,7 +379,7 @@ def test_encrypted_channel_auth_returns_the_shared_secret_as_a_string() -> None:
 def test_user_auth_signs_the_user_data() -> None:
     token = service_with(Recorder()).authenticate_user("1.2", {"id": "5", "user_info": {"name": "Ann"}})
     signed = f"1.2::user::{token['user_data']}".encode()
-    assert token["auth"] == "test-key:" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert token["auth"] == f"{PUSHER_KEY}:" + hmac_hex(signed)
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ import pytest
 from nacl.secret import SecretBox
 from websockets.exceptions import ConnectionClosed
 
-from tests.cli.test_pusher import run_waxos
-from tests.publisher.test_publisher import MASTER_KEY, make_settings
-from tests.pusher_server.client import PusherClient
+from tests.support.cli import run_waxos
 from tests.support.local_pusher import LocalPusher
+from tests.support.pusher_client import PusherClient
+from tests.support.settings import MASTER_KEY, make_settings
 from waxos.publisher.results import FailureKind
 from waxos.publisher.service import OutgoingEvent, PusherService
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.pusher_server.client import PusherClient
+from tests.support.pusher_client import PusherClient
 
 
 @pytest.fixture(autouse=True)

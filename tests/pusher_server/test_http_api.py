@@ -11,8 +11,8 @@ import httpx
 import pusher.errors
 import pytest
 
-from tests.pusher_server.client import PusherClient
 from tests.support.local_pusher import LocalPusher
+from tests.support.pusher_client import PusherClient
 from waxos.pusher_protocol.signing import body_md5, sign_request
 
 

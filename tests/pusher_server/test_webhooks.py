@@ -8,8 +8,8 @@ import time
 import httpx
 import pusher
 
-from tests.pusher_server.client import PusherClient
 from tests.support.local_pusher import WebhookReceiver, running_local_pusher
+from tests.support.pusher_client import PusherClient
 from waxos.pusher_server.webhook_sender import WebhookSender
 
 

@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.pusher_server.client import PusherClient
 from tests.support.local_pusher import LocalPusher, running_local_pusher
+from tests.support.pusher_client import PusherClient
 
 
 async def test_handshake(local_pusher: LocalPusher) -> None:

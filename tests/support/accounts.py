@@ -1,4 +1,4 @@
-"""Test helpers for accounts: a migrated database holding the demo world, settings, and tokens.
+"""Test helpers for accounts: a migrated database holding the demo world, its users' tokens, a running API.
 
 Passwords are hashed with deliberately cheap argon2 parameters so that tests stay fast; a hash carries
 its own parameters, so the production verify path checks them unchanged.
@@ -6,7 +6,6 @@ its own parameters, so the production verify path checks them unchanged.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,44 +16,19 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import free_port
 from tests.support.asgi import asgi_client
+from tests.support.settings import TOKEN_SECRET, make_settings
 from waxos.app import create_app
 from waxos.auth.models import User, Workspace
 from waxos.auth.passwords import hash_password
 from waxos.auth.seed import seed_demo
 from waxos.auth.tokens import issue_access_token
-from waxos.config import Settings, load_settings
 from waxos.db.base import utcnow
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 TEST_PASSWORD = "not-a-real-password-test-only"
-TOKEN_SECRET = "test-signing-key-not-secret-0123456789"
-PUSHER_KEY = "test-key"
-PUSHER_SECRET = "test-pusher-secret"
-MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for tests: fake credentials, `database_url`, and any overrides."""
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "waxos_secret_key": TOKEN_SECRET,
-        "waxos_run_relay": False,
-        "pusher_app_id": "100001",
-        "pusher_key": PUSHER_KEY,
-        "pusher_secret": PUSHER_SECRET,
-        "pusher_cluster": "local",
-        "pusher_host": "127.0.0.1",
-        # A closed port, not 6001: a developer's running local server must not answer these apps.
-        "pusher_port": free_port(),
-        "pusher_use_tls": False,
-        "pusher_encryption_master_key_base64": MASTER_KEY,
-    }
-    values.update(overrides)
-    return load_settings(env_file=None, **values)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.conftest import require_chromium
+from tests.support.environment import require_chromium
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.support.accounts import make_settings
+from tests.support.settings import make_settings
 from waxos.db.engine import transaction
 from waxos.events import Envelope, MessageNew, emit_many
 from waxos.events.tables import LoggedEvent

@@ -24,7 +24,7 @@ from typing import Any
 import pusher
 import pytest
 
-from tests.conftest import free_port
+from tests.support.environment import free_port
 from waxos.pusher_protocol import AppConfig
 from waxos.pusher_server import PusherServer, ServerConfig
 from waxos.pusher_server.runner import QuietServer, uvicorn_config

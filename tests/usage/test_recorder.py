@@ -8,8 +8,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.accounts import make_settings, migrated
+from tests.support.accounts import migrated
 from tests.support.events import emit_messages
+from tests.support.settings import make_settings
 from waxos.db.engine import transaction
 from waxos.events.tables import LoggedEvent
 from waxos.usage.metrics import UsageMetrics

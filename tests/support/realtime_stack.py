@@ -20,13 +20,13 @@ from typing import Any
 
 import uvicorn
 
-from tests.conftest import ROOT, free_port
-from tests.support.accounts import PUSHER_KEY, TOKEN_SECRET, make_settings
+from tests.support.environment import ROOT, free_port
+from tests.support.settings import PUSHER_KEY, TOKEN_SECRET, make_settings
 from waxos.app import create_app
 
-FOLLOWER = Path(__file__).with_name("realtime_follower.mjs")
+FOLLOWER = ROOT / "tests" / "e2e" / "realtime_follower.mjs"
 # A client made with the package's connect() (see the script for its options and output lines).
-REALTIME_CLIENT = Path(__file__).parent / "js" / "realtime_client.mjs"
+REALTIME_CLIENT = ROOT / "tests" / "e2e" / "js" / "realtime_client.mjs"
 APP_ID, SECRET = "100001", "waxos-dev-secret"
 
 
