@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     `freeze_gc` (for a serving process, not for tests that build many apps) moves everything start-up
     allocated out of the collector's reach: otherwise requests keep triggering full collections of that
-    heap, 70-150 ms stalls (see docs/benchmarks.md, "Channel authorization").
+    heap, which stall requests (measured by `bench/auth.py`: docs/benchmarks.md, "Channel authorization").
     """
 
     @asynccontextmanager

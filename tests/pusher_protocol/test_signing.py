@@ -80,4 +80,4 @@ def test_user_auth_and_webhook_signature_agree_with_the_official_sdk() -> None:
 def test_same_is_a_plain_equality() -> None:
     assert signing.same("abc", "abc")
     assert not signing.same("abc", "abd")
-    assert signing.EMPTY_BODY_MD5 == "d41d8cd98f00b204e9800998ecf8427e"
+    assert signing.body_md5(b"") == "d41d8cd98f00b204e9800998ecf8427e"

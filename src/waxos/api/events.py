@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
 class CatalogueEntry(BaseModel):
-    """One catalogued event: its type, resource family, description and the JSON Schema of its payload."""
+    """One catalogued event: its type, description and the JSON Schema of its payload."""
 
     type: str
     description: str

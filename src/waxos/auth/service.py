@@ -50,8 +50,9 @@ async def login(
     The attempt is counted before the password is checked: one short transaction checks the lockout and
     records the attempt as a failure, serialized per email (see `_claim_attempt`), so concurrent
     requests can never verify more than `LOCKOUT_FAILURES` passwords of an account within the window. The
-    ~0.1 s argon2 verification then runs outside any transaction (on SQLite it would hold the write lock);
-    a success removes the account's failures, the attempt's own included. A failure needs no further write.
+    deliberately slow argon2 verification then runs outside any transaction (on SQLite it would hold the
+    write lock); a success removes the account's failures, the attempt's own included. A failure needs no
+    further write.
     """
     email = normalize_email(email)
     async with transaction(sessions) as session:

@@ -8,7 +8,7 @@ body into an event by accident.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, TypeAdapter
 
@@ -21,8 +21,6 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: str
-    # The resource family, for documentation and grouping; the `type` Literal is the contract.
-    resource: ClassVar[str] = ""
 
     def data(self) -> dict[str, Any]:
         """The payload as JSON-ready values, without the `type` (the envelope carries it)."""

@@ -127,7 +127,8 @@ def _with_seq(encoded: str, seq: int) -> str:
 
 @cache
 def _head_statement(dialect: str) -> Executable:
-    """The head upsert with RETURNING, built once per dialect: building it per call cost ~0.15 ms."""
+    """The head upsert with RETURNING, built once per dialect: building it per call showed in
+    `bench/emit_latency.py`."""
     upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
     count = bindparam("head_count", type_=Integer())
     statement = upsert.values(channel=bindparam("head_channel"), head_seq=count, pruned_seq=0)

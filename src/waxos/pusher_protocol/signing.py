@@ -6,8 +6,6 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-EMPTY_BODY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
-
 
 def hmac_hex(secret: str, message: str | bytes) -> str:
     """Lowercase hex HMAC-SHA256 of `message` under `secret`."""
