@@ -22,7 +22,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import ROOT, free_port
+from tests.support.environment import ROOT, free_port
 from tests.support.local_pusher import APP_ID, KEY, SECRET
 
 SOCKETS = 4
