@@ -9,24 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.support.cli import write_env_file
 from waxos.auth.models import Membership, Role, User, Workspace
 from waxos.auth.passwords import verify_password
 from waxos.cli.main import main
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
-
-
-def _env_file(tmp_path: Path, database_url: str, **extra: str) -> str:
-    values = {
-        "PUSHER_APP_ID": "100001",
-        "PUSHER_KEY": "test-key",
-        "PUSHER_SECRET": "test-pusher-secret",
-        "PUSHER_CLUSTER": "local",
-        "DATABASE_URL": database_url,
-        **extra,
-    }
-    path = tmp_path / "test.env"
-    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
-    return str(path)
 
 
 async def _accounts(database_url: str) -> tuple[list[tuple[str, str, Role]], dict[str, str]]:
@@ -48,7 +35,7 @@ async def _accounts(database_url: str) -> tuple[list[tuple[str, str, Role]], dic
 def test_seed_demo_creates_the_demo_accounts_once_and_prints_logins(
     tmp_path: Path, database_url: str
 ) -> None:
-    env_file = _env_file(tmp_path, database_url)
+    env_file = write_env_file(tmp_path, database_url)
     runner = CliRunner()
     first = runner.invoke(main, ["--env-file", env_file, "seed-demo", "--password", "demo-test-pass"])
     assert first.exit_code == 0, first.output
@@ -72,14 +59,14 @@ def test_seed_demo_creates_the_demo_accounts_once_and_prints_logins(
 
 
 def test_migrate_applies_the_migrations(tmp_path: Path, database_url: str) -> None:
-    result = CliRunner().invoke(main, ["--env-file", _env_file(tmp_path, database_url), "migrate"])
+    result = CliRunner().invoke(main, ["--env-file", write_env_file(tmp_path, database_url), "migrate"])
     assert result.exit_code == 0, result.output
     assert asyncio.run(_accounts(database_url)) == ([], {})
 
 
 def test_seed_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
     database = tmp_path / "never-created.db"
-    env_file = _env_file(
+    env_file = write_env_file(
         tmp_path,
         f"sqlite+aiosqlite:///{database}",
         WAXOS_ENV="production",

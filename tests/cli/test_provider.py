@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.cli.test_database import _env_file
+from tests.support.cli import write_env_file
 from waxos.cli.main import main
 from waxos.db.migrate import upgrade
 
@@ -22,7 +22,7 @@ SECONDARY = {
 
 def test_status_and_use_switch_by_hand_with_a_new_epoch(tmp_path: Path, database_url: str) -> None:
     asyncio.run(upgrade(database_url))
-    env_file = _env_file(tmp_path, database_url, **SECONDARY)
+    env_file = write_env_file(tmp_path, database_url, **SECONDARY)
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -46,7 +46,7 @@ def test_use_secondary_without_one_configured_fails_and_changes_nothing(
     tmp_path: Path, database_url: str
 ) -> None:
     asyncio.run(upgrade(database_url))
-    env_file = _env_file(tmp_path, database_url)
+    env_file = write_env_file(tmp_path, database_url)
     runner = CliRunner()
     refused = runner.invoke(main, ["--env-file", env_file, "provider", "use", "secondary"])
     assert refused.exit_code == 1 and "no secondary provider is configured" in refused.output
@@ -57,7 +57,7 @@ def test_use_secondary_without_one_configured_fails_and_changes_nothing(
 def test_a_misconfigured_secondary_stops_the_command_naming_the_variable(
     tmp_path: Path, database_url: str
 ) -> None:
-    env_file = _env_file(tmp_path, database_url, PUSHER_SECONDARY_KEY="second-key")
+    env_file = write_env_file(tmp_path, database_url, PUSHER_SECONDARY_KEY="second-key")
     result = CliRunner().invoke(main, ["--env-file", env_file, "provider", "status"])
     assert result.exit_code == 2
     assert "PUSHER_SECONDARY_APP_ID" in result.output and "PUSHER_SECONDARY_SECRET" in result.output

@@ -22,3 +22,18 @@ def run_waxos(
         timeout=timeout,
         check=False,
     )
+
+
+def write_env_file(directory: Path, database_url: str, **extra: str) -> str:
+    """An env file in `directory` with fake Pusher credentials, `database_url` and `extra`; its path."""
+    values = {
+        "PUSHER_APP_ID": "100001",
+        "PUSHER_KEY": "test-key",
+        "PUSHER_SECRET": "test-pusher-secret",
+        "PUSHER_CLUSTER": "local",
+        "DATABASE_URL": database_url,
+        **extra,
+    }
+    path = directory / "test.env"
+    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
+    return str(path)
