@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
-from tests.e2e.realtime_stack import api_in_thread, pusher_server_process
 from tests.support.accounts import FAST_HASHER, TEST_PASSWORD, migrated
 from tests.support.browser import browser, offline_context
+from tests.support.environment import free_port
 from tests.support.events import message
+from tests.support.realtime_stack import api_in_thread, pusher_server_process
 from waxos.auth.seed import seed_demo
 from waxos.db.engine import transaction
 from waxos.events import emit_many

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
-from tests.e2e.realtime_stack import server_env, wait_for_port, waxos_process
 from tests.support.accounts import migrated
+from tests.support.environment import free_port
+from tests.support.realtime_stack import server_env, wait_for_port, waxos_process
 
 
 async def test_waxos_relay_serves_metrics_on_its_own_port(tmp_path: Path) -> None:
