@@ -56,21 +56,22 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         pusher = PusherService(settings)
-        secondary = PusherService(settings.for_secondary()) if settings.secondary_configured else None
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_sessions = make_sessionmaker(read_only(engine))
         app.state.pusher = pusher
-        app.state.providers = ProviderServices(settings, app.state.read_sessions, pusher, secondary)
+        app.state.providers = ProviderServices.from_settings(settings, app.state.read_sessions, pusher)
         app.state.metrics = ServiceMetrics(pusher.metrics.registry)
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         if not CLIENT_BUNDLE.is_file():
             logger.warning("/static/waxos-realtime.js is not built (scripts/setup builds it with npm)")
-        await _check_pusher(pusher, settings)
+        for provider in app.state.providers.configured:
+            service = app.state.providers.service(provider)
+            await _check_pusher(service, service.settings)
         relay = usage = None
         if settings.waxos_run_relay:
-            relay = await start_relay(settings, engine, pusher)
+            relay = await start_relay(settings, engine, app.state.providers)
             # Usage is rolled up beside the relay, which prunes the log it counts (see usage/recorder.py).
             usage_metrics = UsageMetrics(settings, pusher.metrics.registry)
             usage = recorder_for(settings, engine, live_snapshot, usage_metrics)

@@ -82,6 +82,11 @@ async def test_the_registry_reads_the_database_at_most_once_per_ttl(database_url
             now[0] = 1.0
             assert (await services.active_service()) is secondary
             assert services.configured == (Provider.PRIMARY, Provider.SECONDARY)
+            assert (
+                services.for_key("second-key") is secondary
+                and services.for_key(settings.pusher_key) is primary
+            )
+            assert services.for_key("someone-else") is None
         finally:
             await services.aclose()
 

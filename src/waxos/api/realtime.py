@@ -27,7 +27,7 @@ from waxos.events.catchup import (
     read_after,
     read_many,
 )
-from waxos.providers.state import Provider, current_epoch, read_active
+from waxos.providers.state import NOTICE_CHANNEL, Provider, current_epoch, read_active
 from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
 
 router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
@@ -35,9 +35,6 @@ router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
 CHANNEL_AUTH_PATH = "/api/v1/pusher/auth"
 USER_AUTH_PATH = "/api/v1/pusher/user-auth"
 CATCH_UP_PATH = "/api/v1/realtime/catch-up"
-# A public channel carrying only `provider.changed` notices (an epoch and a provider name, no tenant
-# data), so that clients live on the provider being left learn of a switch without waiting for a poll.
-NOTICE_CHANNEL = "waxos-provider"
 
 
 class ClientConfig(BaseModel):

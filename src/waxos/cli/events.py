@@ -14,7 +14,7 @@ from prometheus_client import start_http_server
 
 from waxos.cli.context import EXIT_USAGE, settings_from
 from waxos.db.base import utcnow
-from waxos.db.engine import make_engine, make_sessionmaker, transaction
+from waxos.db.engine import make_engine, make_sessionmaker, read_only, transaction
 from waxos.events import (
     MAX_EVENTS_PER_EMIT,
     ChannelRefused,
@@ -25,10 +25,10 @@ from waxos.events import (
     parse_event,
 )
 from waxos.events.retention import prune
+from waxos.providers.registry import ProviderServices
 from waxos.publisher.service import PusherService
 from waxos.pusher_protocol.names import InvalidName
-from waxos.relay.metrics import RelayMetrics
-from waxos.relay.relay import Relay, RelayConfig, default_owner
+from waxos.relay.relay import RelayConfig, default_owner, relay_for
 from waxos.usage.live import live_snapshot
 from waxos.usage.metrics import UsageMetrics
 from waxos.usage.recorder import recorder_for
@@ -116,7 +116,8 @@ def relay_command(
         engine = make_engine(settings.database_url)
         publisher = PusherService(settings)
         registry = publisher.metrics.registry
-        relay = Relay(engine, publisher, config, RelayMetrics(registry))
+        providers = ProviderServices.from_settings(settings, make_sessionmaker(read_only(engine)), publisher)
+        relay = relay_for(settings, engine, providers, config)
         usage = recorder_for(settings, engine, live_snapshot, UsageMetrics(settings, registry))
         server = None
         if port:
@@ -136,7 +137,7 @@ def relay_command(
             await usage.aclose()
             if server is not None:
                 server.shutdown()
-            await publisher.aclose()
+            await providers.aclose()
             await engine.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):

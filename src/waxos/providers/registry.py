@@ -45,6 +45,19 @@ class ProviderServices:
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
 
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, sessions: async_sessionmaker[AsyncSession], primary: PusherService
+    ) -> ProviderServices:
+        """Services for `primary` and, when configured, a secondary publisher built here.
+
+        Both count into the primary's publish metrics: what the active provider did, whichever it is.
+        """
+        secondary = None
+        if settings.secondary_configured:
+            secondary = PusherService(settings.for_secondary(), metrics=primary.metrics)
+        return cls(settings, sessions, primary, secondary)
+
     @property
     def configured(self) -> tuple[Provider, ...]:
         """The providers this process can publish to and sign for."""
@@ -53,6 +66,14 @@ class ProviderServices:
     def service(self, provider: Provider) -> PusherService:
         """The publisher of `provider`; the primary's when `provider` is not configured."""
         return self._services.get(provider, self._services[Provider.PRIMARY])
+
+    def for_key(self, key: str) -> PusherService | None:
+        """The publisher of the configured provider whose app key is `key` (a webhook's X-Pusher-Key
+        names the app that signed it: verify it with that provider's secret), else None."""
+        for service in self._services.values():
+            if service.settings.pusher_key == key:
+                return service
+        return None
 
     async def active(self) -> ActiveProvider:
         """The active provider, read again once the cached value is `ttl` seconds old."""

@@ -17,6 +17,11 @@ from waxos.config import Settings
 from waxos.db.base import utcnow
 from waxos.providers.tables import STATE_ROW, ProviderStateRow
 
+# A public channel carrying only `provider.changed` notices (an epoch and a provider name, no tenant
+# data), so that clients live on the provider being left learn of a switch without waiting for a poll.
+NOTICE_CHANNEL = "waxos-provider"
+NOTICE_EVENT = "provider.changed"
+
 
 class Provider(enum.StrEnum):
     """The two provider slots of the settings."""

@@ -44,9 +44,12 @@ from waxos.db.base import utcnow
 from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.events import wakeup
 from waxos.events.retention import prune
+from waxos.providers.registry import ProviderServices
+from waxos.providers.state import Provider
 from waxos.publisher.service import PusherService
 from waxos.relay import leases, outbox, status
 from waxos.relay.backoff import Backoff
+from waxos.relay.failover import ProviderMetrics, ProviderWatch
 from waxos.relay.lanes import LaneResult, RoundSender, into_lanes
 from waxos.relay.metrics import RelayMetrics
 from waxos.relay.outbox import PendingEvent
@@ -116,6 +119,7 @@ class Relay:
         config: RelayConfig | None = None,
         metrics: RelayMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        watch: ProviderWatch | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = make_sessionmaker(engine)
@@ -125,8 +129,13 @@ class Relay:
         self.config = config or RelayConfig()
         self.metrics = metrics or RelayMetrics()
         self._clock = clock
-        # The breaker of this relay's publisher: endpoint-wide faults open it.
+        # The breaker of this relay's publisher: endpoint-wide faults open it. One per provider (D7):
+        # `backoff` is the active provider's, the others keep their state for when they are active again.
         self.backoff = self._new_backoff()
+        self.provider = Provider.PRIMARY
+        self.breakers = {Provider.PRIMARY: self.backoff}
+        # Follows the active provider and switches it when the failover rules say (None: primary only).
+        self._watch = watch
         # Channels that failed alone, each backing off on its own; forgotten once they deliver again.
         self.held: dict[str, Backoff] = {}
         # Unexpected errors back off on their own, so they neither open nor close the Pusher breaker.
@@ -197,10 +206,12 @@ class Relay:
 
     async def _loop(self, stopped: asyncio.Event, doorbell: wakeup.Doorbell) -> None:
         while not stopped.is_set():
+            await self._follow_provider()
             self.metrics.observe_breaker(self.backoff.state)
             wait = max(self.backoff.delay_remaining(), self._errors.delay_remaining())
             if wait > 0:
-                await _sleep_unless(stopped, wait)
+                # While the breaker is open, wake up often enough to probe and to switch provider in time.
+                await _sleep_unless(stopped, min(wait, self._watch.interval) if self._watch else wait)
                 continue
             doorbell.clear()
             try:
@@ -225,6 +236,24 @@ class Relay:
             sweep = self.config.sweep_seconds if due is None else min(self.config.sweep_seconds, due)
             if not stopped.is_set():
                 await doorbell.wait(sweep)
+
+    async def _follow_provider(self) -> None:
+        """Tell the watch how our circuit is, let it probe and decide, and deliver to the active provider."""
+        if self._watch is None:
+            return
+        self._watch.circuit(self.provider, self.backoff.failures > 0)
+        try:
+            active = await self._watch.tick()
+        except (SQLAlchemyError, OSError) as exc:
+            logger.error("relay cannot read the active provider (%s); staying on %s", exc, self.provider)
+            return
+        if active.provider is self.provider:
+            return
+        self.provider = active.provider
+        self._publisher = self._watch.service(active.provider)
+        self.backoff = self.breakers.setdefault(active.provider, self._new_backoff())
+        # The rules switched to it because it answers (or a person chose it): start with a closed circuit.
+        self.backoff.succeeded()
 
     # One round
 
@@ -368,7 +397,7 @@ class Relay:
         wait = self.backoff.delay_remaining()
         return status.RelaySnapshot(
             owner=self.config.owner,
-            provider="primary",
+            provider=self.provider.value,
             endpoint=f"{settings.pusher_api_host}:{settings.pusher_api_port}",
             started_at=self._started_at,
             breaker=self.backoff.state.value,
@@ -398,17 +427,23 @@ class Relay:
             self.metrics.pruned.inc(removed)
 
 
-async def start_relay(settings: Settings, engine: AsyncEngine, publisher: PusherService) -> Relay:
-    """A relay for `settings`, running in the background, its metrics beside the publisher's."""
-    relay = Relay(
-        engine,
-        publisher,
-        RelayConfig(
-            request_timeout=settings.pusher_timeout_seconds,
-            retention_hours=settings.waxos_event_retention_hours,
-        ),
-        RelayMetrics(publisher.metrics.registry),
+def relay_for(
+    settings: Settings, engine: AsyncEngine, providers: ProviderServices, config: RelayConfig | None = None
+) -> Relay:
+    """A relay for `settings` delivering to the active provider; its metrics beside the publisher's."""
+    primary = providers.service(Provider.PRIMARY)
+    registry = primary.metrics.registry
+    watch = ProviderWatch(providers, make_sessionmaker(engine), ProviderMetrics(registry))
+    config = config or RelayConfig(
+        request_timeout=settings.pusher_timeout_seconds,
+        retention_hours=settings.waxos_event_retention_hours,
     )
+    return Relay(engine, primary, config, RelayMetrics(registry), watch=watch)
+
+
+async def start_relay(settings: Settings, engine: AsyncEngine, providers: ProviderServices) -> Relay:
+    """`relay_for`, running in the background."""
+    relay = relay_for(settings, engine, providers)
     await relay.start()
     return relay
 

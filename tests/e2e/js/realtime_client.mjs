@@ -1,14 +1,14 @@
 // A client built with the package's connect(), driven over stdin/stdout with JSON lines (tests/e2e).
 //
 // argv[2] is JSON: {baseUrl, token, channels, options?} (options: connect() tuning, e.g. pollMs).
-// stdout lines: {"kind": "state"|"applied"|"resync"|"denied"|"error", "at": ms since start, ...}
+// stdout lines: {"kind": "state"|"applied"|"resync"|"denied"|"error", "at": ms since start, "wall": ms since 1970, ...}
 // stdin lines: "exit".
 import { createInterface } from "node:readline";
 
 import { connect } from "@waxos/realtime";
 
 const { baseUrl, token, channels, options = {} } = JSON.parse(process.argv[2]);
-const say = (line) => process.stdout.write(`${JSON.stringify({ at: performance.now(), ...line })}\n`);
+const say = (line) => process.stdout.write(`${JSON.stringify({ at: performance.now(), wall: Date.now(), ...line })}\n`);
 
 const realtime = connect({
   baseUrl,

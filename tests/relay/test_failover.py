@@ -1,0 +1,138 @@
+"""The relay follows the active provider: it fails over to a healthy secondary when its circuit to the
+primary stays open, announces the switch on both providers, and follows a switch made by hand."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.support.accounts import make_settings, migrated
+from tests.support.events import FakePusher, emit_messages, until
+from waxos.db.engine import make_sessionmaker, transaction
+from waxos.providers.failover import FailoverRules
+from waxos.providers.registry import ProviderServices
+from waxos.providers.state import ChangedBy, Provider, read_active, switch
+from waxos.publisher.service import PusherService
+from waxos.relay.failover import ProviderMetrics, ProviderWatch
+from waxos.relay.relay import Relay, RelayConfig
+
+CHANNEL = "private-workspace-1.chats"
+SECONDARY = {
+    "pusher_secondary_app_id": "200002",
+    "pusher_secondary_key": "second-key",
+    "pusher_secondary_secret": "second-secret",
+    "pusher_secondary_host": "127.0.0.2",
+    "pusher_secondary_port": 6002,
+    "pusher_secondary_use_tls": False,
+}
+
+
+@dataclass
+class FakeProvider:
+    """One provider's HTTP API in memory: batches go to `batches`, other triggers to `notices`."""
+
+    down: bool = False
+    batches: FakePusher = field(default_factory=FakePusher)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    probes: int = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            return httpx.Response(503, text="down")
+        path = request.url.path
+        if path.endswith("/batch_events"):
+            return await self.batches(request)
+        if path.endswith("/events"):
+            self.notices.append(json.loads(request.content))
+            return httpx.Response(200, json={})
+        self.probes += 1
+        return httpx.Response(200, json={"channels": {}})
+
+
+def relay_with_providers(
+    engine: Any, database_url: str, primary: FakeProvider, secondary: FakeProvider, rules: FailoverRules
+) -> tuple[Relay, ProviderServices, ProviderMetrics]:
+    settings = make_settings(database_url, **SECONDARY)
+    sessions = make_sessionmaker(engine)
+
+    def service(fake: FakeProvider, provider_settings: Any) -> PusherService:
+        return PusherService(provider_settings, http=httpx.AsyncClient(transport=httpx.MockTransport(fake)))
+
+    services = ProviderServices(
+        settings, sessions, service(primary, settings), service(secondary, settings.for_secondary()), ttl=0.05
+    )
+    metrics = ProviderMetrics()
+    watch = ProviderWatch(services, sessions, metrics, rules=rules, probe_seconds=0.05)
+    config = RelayConfig(base_delay=0.05, max_delay=0.2, sweep_seconds=0.1)
+    return Relay(engine, services.service(Provider.PRIMARY), config, watch=watch), services, metrics
+
+
+async def test_a_primary_that_stays_down_fails_over_and_everything_is_delivered_to_the_secondary(
+    database_url: str,
+) -> None:
+    primary, secondary = FakeProvider(down=True), FakeProvider()
+    rules = FailoverRules(failover_after=0.3, failback="auto", failback_after=60)
+    async with migrated(database_url) as (engine, sessions):
+        relay, services, metrics = relay_with_providers(engine, database_url, primary, secondary, rules)
+        await emit_messages(sessions, CHANNEL, 5)
+        await relay.start()
+        try:
+            await until(lambda: secondary.batches.seqs(CHANNEL) == [1, 2, 3, 4, 5])
+            await emit_messages(sessions, CHANNEL, 2)
+            await until(lambda: secondary.batches.seqs(CHANNEL) == [1, 2, 3, 4, 5, 6, 7])
+        finally:
+            await relay.aclose()
+            await services.aclose()
+        async with transaction(sessions) as session:
+            active = await read_active(session, services.settings)
+    assert (active.provider, active.epoch, active.changed_by) == (Provider.SECONDARY, 2, ChangedBy.AUTO)
+    assert active.reason.startswith("primary circuit open for")
+    assert secondary.notices == [
+        {
+            "name": "provider.changed",
+            "channels": ["waxos-provider"],
+            "data": '{"epoch":2,"provider":"secondary"}',
+        }
+    ]
+    assert relay.provider is Provider.SECONDARY and relay.snapshot().provider == "secondary"
+    assert relay.breakers[Provider.PRIMARY].failures > 0, "the primary's breaker state is kept, readable"
+    registry = metrics.registry
+    assert registry.get_sample_value("waxos_provider_active", {"provider": "secondary"}) == 1
+    assert registry.get_sample_value("waxos_provider_epoch") == 2
+    assert registry.get_sample_value("waxos_provider_switches_total", {"to": "secondary", "by": "auto"}) == 1
+    assert registry.get_sample_value("waxos_provider_circuit_open", {"provider": "primary"}) == 1
+
+
+async def test_a_switch_made_by_hand_is_followed_and_not_undone(database_url: str) -> None:
+    primary, secondary = FakeProvider(), FakeProvider()
+    rules = FailoverRules(failover_after=0.3, failback="auto", failback_after=0.2)
+    async with migrated(database_url) as (engine, sessions):
+        relay, services, _metrics = relay_with_providers(engine, database_url, primary, secondary, rules)
+        await relay.start()
+        try:
+            await emit_messages(sessions, CHANNEL, 2)
+            await until(lambda: primary.batches.seqs(CHANNEL) == [1, 2])
+            async with transaction(sessions) as session:
+                await switch(
+                    session,
+                    services.settings,
+                    Provider.SECONDARY,
+                    seen_epoch=1,
+                    by=ChangedBy.MANUAL,
+                    reason="t",
+                )
+            await until(lambda: relay.provider is Provider.SECONDARY)
+            await emit_messages(sessions, CHANNEL, 2)
+            await until(lambda: secondary.batches.seqs(CHANNEL) == [3, 4])
+            # The primary answers every probe, past the failback time: a manual choice stays.
+            await until(lambda: primary.probes >= 10)
+        finally:
+            await relay.aclose()
+            await services.aclose()
+        async with transaction(sessions) as session:
+            active = await read_active(session, services.settings)
+    assert (active.provider, active.epoch) == (Provider.SECONDARY, 2)
+    assert primary.batches.seqs(CHANNEL) == [1, 2]
