@@ -247,6 +247,10 @@ class Relay:
         except (SQLAlchemyError, OSError) as exc:
             logger.error("relay cannot read the active provider (%s); staying on %s", exc, self.provider)
             return
+        except Exception:
+            # Like a failed round: nothing here may end the relay while `serve` accepts events.
+            logger.exception("relay: following the active provider failed; staying on %s", self.provider)
+            return
         if active.provider is self.provider:
             return
         self.provider = active.provider
