@@ -4,13 +4,13 @@ primary stays open, announces the switch on both providers, and follows a switch
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from tests.support.accounts import make_settings, migrated
-from tests.support.events import FakePusher, emit_messages, until
+from tests.support.events import FakePusher, Received, Reply, StandIn, emit_messages, until
 from waxos.db.engine import make_sessionmaker, transaction
 from waxos.providers.failover import FailoverRules
 from waxos.providers.registry import ProviderServices
@@ -39,35 +39,46 @@ class FakeProvider:
     notices: list[dict[str, Any]] = field(default_factory=list)
     probes: int = 0
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: Received) -> Reply:
         if self.down:
-            return httpx.Response(503, text="down")
-        path = request.url.path
-        if path.endswith("/batch_events"):
+            return Reply(503, "down")
+        if request.path.endswith("/batch_events"):
             return await self.batches(request)
-        if path.endswith("/events"):
+        if request.path.endswith("/events"):
             self.notices.append(json.loads(request.content))
-            return httpx.Response(200, json={})
+            return Reply()
         self.probes += 1
-        return httpx.Response(200, json={"channels": {}})
+        return Reply(200, '{"channels": {}}')
 
 
-def relay_with_providers(
+@asynccontextmanager
+async def relay_with_providers(
     engine: Any, database_url: str, primary: FakeProvider, secondary: FakeProvider, rules: FailoverRules
-) -> tuple[Relay, ProviderServices, ProviderMetrics]:
-    settings = make_settings(database_url, **SECONDARY)
+) -> AsyncIterator[tuple[Relay, ProviderServices, ProviderMetrics]]:
+    """A relay (not started) delivering to whichever of the two stand-in providers is active."""
+    servers = [StandIn(primary), StandIn(secondary)]
+    for server in servers:
+        await server.start()
+    settings = make_settings(
+        database_url,
+        pusher_port=servers[0].port,
+        **{**SECONDARY, "pusher_secondary_host": "127.0.0.1", "pusher_secondary_port": servers[1].port},
+    )
     sessions = make_sessionmaker(engine)
-
-    def service(fake: FakeProvider, provider_settings: Any) -> PusherService:
-        return PusherService(provider_settings, http=httpx.AsyncClient(transport=httpx.MockTransport(fake)))
-
     services = ProviderServices(
-        settings, sessions, service(primary, settings), service(secondary, settings.for_secondary()), ttl=0.05
+        settings, sessions, PusherService(settings), PusherService(settings.for_secondary()), ttl=0.05
     )
     metrics = ProviderMetrics()
     watch = ProviderWatch(services, sessions, metrics, rules=rules, probe_seconds=0.05)
     config = RelayConfig(base_delay=0.05, max_delay=0.2, sweep_seconds=0.1)
-    return Relay(engine, services.service(Provider.PRIMARY), config, watch=watch), services, metrics
+    relay = Relay(engine, services.service(Provider.PRIMARY), config, watch=watch)
+    try:
+        yield relay, services, metrics
+    finally:
+        await relay.aclose()
+        await services.aclose()
+        for server in servers:
+            await server.close()
 
 
 async def test_a_primary_that_stays_down_fails_over_and_everything_is_delivered_to_the_secondary(
@@ -76,16 +87,16 @@ async def test_a_primary_that_stays_down_fails_over_and_everything_is_delivered_
     primary, secondary = FakeProvider(down=True), FakeProvider()
     rules = FailoverRules(failover_after=0.3, failback="auto", failback_after=60)
     async with migrated(database_url) as (engine, sessions):
-        relay, services, metrics = relay_with_providers(engine, database_url, primary, secondary, rules)
-        await emit_messages(sessions, CHANNEL, 5)
-        await relay.start()
-        try:
+        async with relay_with_providers(engine, database_url, primary, secondary, rules) as (
+            relay,
+            services,
+            metrics,
+        ):
+            await emit_messages(sessions, CHANNEL, 5)
+            await relay.start()
             await until(lambda: secondary.batches.seqs(CHANNEL) == [1, 2, 3, 4, 5])
             await emit_messages(sessions, CHANNEL, 2)
             await until(lambda: secondary.batches.seqs(CHANNEL) == [1, 2, 3, 4, 5, 6, 7])
-        finally:
-            await relay.aclose()
-            await services.aclose()
         async with transaction(sessions) as session:
             active = await read_active(session, services.settings)
     assert (active.provider, active.epoch, active.changed_by) == (Provider.SECONDARY, 2, ChangedBy.AUTO)
@@ -110,9 +121,12 @@ async def test_a_switch_made_by_hand_is_followed_and_not_undone(database_url: st
     primary, secondary = FakeProvider(), FakeProvider()
     rules = FailoverRules(failover_after=0.3, failback="auto", failback_after=0.2)
     async with migrated(database_url) as (engine, sessions):
-        relay, services, _metrics = relay_with_providers(engine, database_url, primary, secondary, rules)
-        await relay.start()
-        try:
+        async with relay_with_providers(engine, database_url, primary, secondary, rules) as (
+            relay,
+            services,
+            _metrics,
+        ):
+            await relay.start()
             await emit_messages(sessions, CHANNEL, 2)
             await until(lambda: primary.batches.seqs(CHANNEL) == [1, 2])
             async with transaction(sessions) as session:
@@ -129,9 +143,6 @@ async def test_a_switch_made_by_hand_is_followed_and_not_undone(database_url: st
             await until(lambda: secondary.batches.seqs(CHANNEL) == [3, 4])
             # The primary answers every probe, past the failback time: a manual choice stays.
             await until(lambda: primary.probes >= 10)
-        finally:
-            await relay.aclose()
-            await services.aclose()
         async with transaction(sessions) as session:
             active = await read_active(session, services.settings)
     assert (active.provider, active.epoch) == (Provider.SECONDARY, 2)
