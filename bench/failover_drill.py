@@ -7,7 +7,7 @@ package (pusher-js under Node) following a workspace channel and their user chan
 100 ms on four channels. The primary's process is SIGKILLed, later started again. Prints, per client: events
 applied, lost (must be 0), applied twice (must be 0), out of order (must be 0), the longest time without a
 new event from the kill on, when it went polling and live on the secondary after the kill, and live on the
-primary again after the restart. The drill itself is tests/e2e/failover_drill.py (also run as a test).
+primary again after the restart. The drill itself is tests/support/failover_drill.py (also run as a test).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.failover_drill import DrillTiming, run_drill  # noqa: E402
+from tests.support.failover_drill import DrillTiming, run_drill  # noqa: E402
 
 
 def main() -> None:

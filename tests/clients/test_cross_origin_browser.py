@@ -4,21 +4,18 @@ WAXOS_CORS_ORIGINS is refused by the browser."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, require_chromium, require_node
-from tests.e2e.realtime_stack import SECRET, api_in_thread
-from tests.support.accounts import PUSHER_KEY, build_world, migrated
+from tests.support.accounts import build_world, migrated
 from tests.support.browser import browser, offline_context
+from tests.support.environment import free_port, require_chromium, require_node
 from tests.support.events import emit_messages
 from tests.support.local_pusher import running_local_pusher
+from tests.support.pages import page_server
+from tests.support.realtime_stack import SECRET, api_in_thread
+from tests.support.settings import PUSHER_KEY
 from waxos.app import CLIENT_BUNDLE
 from waxos.channels.names import private_workspace_channel
 
@@ -46,33 +43,6 @@ REFUSED_PAGE = """<!doctype html><meta charset="utf-8"><title>elsewhere</title>
   fetch("%(api)s/api/v1/realtime/config", { headers: { Authorization: "Bearer " + %(token)s } })
     .then((r) => (window.outcome = "read " + r.status), (e) => (window.outcome = "refused: " + e.name));
 </script>"""
-
-
-@contextlib.contextmanager
-def page_server(html: str, port: int) -> Iterator[str]:
-    """Serve `html` at / from an origin of its own, 127.0.0.1:`port`; yield that origin."""
-    body = html.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 async def test_a_listed_origin_follows_a_channel_and_another_origin_is_refused(database_url: str) -> None:

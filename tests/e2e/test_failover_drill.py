@@ -13,11 +13,12 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, require_node
-from tests.e2e.failover_drill import DrillTiming, run_drill, secondary_settings
-from tests.e2e.realtime_stack import REALTIME_CLIENT, NodeFollower, api_in_thread, pusher_server_process
-from tests.support.accounts import build_world, make_settings, migrated
+from tests.support.accounts import build_world, migrated
+from tests.support.environment import free_port, require_node
 from tests.support.events import emit_messages
+from tests.support.failover_drill import DrillTiming, run_drill, secondary_settings
+from tests.support.realtime_stack import REALTIME_CLIENT, NodeFollower, api_in_thread, pusher_server_process
+from tests.support.settings import make_settings
 from waxos.channels.names import private_workspace_channel
 from waxos.db.engine import transaction
 from waxos.providers.state import Provider, read_active

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from tests.support.accounts import make_settings, migrated, running_api
+from tests.support.accounts import migrated, running_api
+from tests.support.settings import make_settings
 from waxos.channels.names import private_workspace_channel
 from waxos.db.engine import transaction
 from waxos.providers.registry import ProviderServices

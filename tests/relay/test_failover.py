@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.accounts import make_settings, migrated
+from tests.support.accounts import migrated
 from tests.support.events import FakePusher, Received, Reply, StandIn, emit_messages, until
+from tests.support.settings import make_settings
 from waxos.db.engine import make_sessionmaker, transaction
 from waxos.providers.failover import FailoverRules
 from waxos.providers.registry import ProviderServices

@@ -1,7 +1,8 @@
 """The provider failover drill: two local Pusher servers, the API with its relay, three clients built with
 the package, events emitted all along; the primary is killed, then brought back.
 
-Used by tests/e2e/test_failover_drill.py (short thresholds) and bench/failover_drill.py (prints figures).
+Used by tests/e2e/test_failover_drill.py (short thresholds), tests/clients/test_browser_failover.py
+(its settings) and bench/failover_drill.py (prints figures).
 Timeline: all clients live on the primary -> the primary's process is SIGKILLed -> clients poll -> the
 relay switches to the secondary -> clients live on the secondary -> the primary is started again -> the
 relay switches back after the failback time -> clients live on the primary. Events are emitted every
@@ -20,8 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.conftest import free_port
-from tests.e2e.realtime_stack import (
+from tests.support.accounts import World, build_world, migrated
+from tests.support.environment import free_port
+from tests.support.events import emit_messages
+from tests.support.realtime_stack import (
     APP_ID,
     REALTIME_CLIENT,
     SECRET,
@@ -29,8 +32,7 @@ from tests.e2e.realtime_stack import (
     api_in_thread,
     pusher_server_process,
 )
-from tests.support.accounts import PUSHER_KEY, World, build_world, migrated
-from tests.support.events import emit_messages
+from tests.support.settings import PUSHER_KEY
 from waxos.channels.names import private_workspace_channel, user_channel
 
 SECONDARY_APP_ID, SECONDARY_KEY, SECONDARY_SECRET = "200002", "second-key", "second-secret-0123456789"
