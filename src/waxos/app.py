@@ -15,9 +15,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from waxos import __version__
 from waxos.api.cors import install_cors
 from waxos.api.errors import install_error_handlers
+from waxos.api.limits import BodyLimit
 from waxos.api.router import include_routers
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
+from waxos.inbox.announcements import AnnouncementWorker
 from waxos.metrics import ServiceMetrics
 from waxos.providers.registry import ProviderServices
 from waxos.publisher.credentials import CredentialsRefused, check_credentials
@@ -76,12 +78,15 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             usage_metrics = UsageMetrics(settings, pusher.metrics.registry)
             usage = recorder_for(settings, engine, live_snapshot, usage_metrics)
             await usage.start()
+        announcements = app.state.announcements = AnnouncementWorker(app.state.sessions)
+        announcements.start()
         if freeze_gc:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            await announcements.aclose()
             if usage is not None:
                 await usage.aclose()
             if relay is not None:
@@ -93,6 +98,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     app = FastAPI(title="WAXOS real-time API", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_cors(app, settings)
+    app.add_middleware(BodyLimit)
     include_routers(app)
 
     @app.get("/metrics", include_in_schema=False)

@@ -38,6 +38,7 @@ MIN_PUSHER_SECRET_LENGTH = 20
 _APP_ID = re.compile(r"^[0-9]{1,20}$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLUSTER = re.compile(r"^[a-z0-9-]{1,32}$")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
 # An origin as browsers send it: scheme, host, optional port; no path, no trailing slash.
 _ORIGIN = re.compile(r"^https?://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     # Where a standalone `waxos relay` serves /metrics (`waxos serve` serves it on its own port).
     waxos_relay_metrics_host: str = "127.0.0.1"
     waxos_relay_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
+    # SHA-256 hex digests of the accepted service tokens (see waxos.auth.service_tokens), comma-separated.
+    waxos_service_token_sha256: str = ""
 
     pusher_app_id: str
     pusher_key: str
@@ -248,6 +251,18 @@ class Settings(BaseSettings):
         if env and _weakness(value.get_secret_value(), 256):
             raise ValueError(f"too weak for {env}: use 32 random bytes")
         return value
+
+    @field_validator("waxos_service_token_sha256")
+    @classmethod
+    def _service_token_digests(cls, value: str) -> str:
+        if any(not _SHA256.fullmatch(part.strip()) for part in value.split(",") if part.strip()):
+            raise ValueError("must be SHA-256 hex digests (64 hex digits), comma-separated")
+        return value
+
+    @property
+    def service_token_digests(self) -> tuple[str, ...]:
+        """The configured service token digests, lower-cased."""
+        return tuple(p.strip().lower() for p in self.waxos_service_token_sha256.split(",") if p.strip())
 
     @field_validator("database_url")
     @classmethod

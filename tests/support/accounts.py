@@ -42,6 +42,7 @@ class World:
     acme_agent2: User
     globex_admin: User
     loner: User
+    operator: User
 
     def token(self, user: User, minutes: int = 10, age: timedelta = timedelta()) -> str:
         """An access token for `user`, issued `age` ago and valid for `minutes` from then."""
@@ -70,6 +71,7 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
         acme_agent2=users["agent2@acme.test"],
         globex_admin=users["admin@globex.test"],
         loner=users["loner@nowhere.test"],
+        operator=users["operator@waxos.test"],
     )
 
 

@@ -46,5 +46,6 @@ async def me(user: CurrentUserDep, session: ReadSessionDep) -> MeResponse:
         id=user.id,
         email=user.email,
         name=user.name,
+        is_operator=user.is_operator,
         workspaces=[WorkspaceRole(id=w.id, name=w.name, role=role) for w, role in workspaces],
     )

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.events import ChannelRefused, EventTooLarge
 from waxos.events.catchup import ResyncRequired
+from waxos.inbox.errors import Conflict, Forbidden, InboxError, NotFound, TooLarge, Unprocessable
 from waxos.publisher.service import PublishInvalid
 from waxos.pusher_protocol.names import InvalidName
 
@@ -84,6 +85,21 @@ async def _resync_required(_request: Request, exc: Exception) -> JSONResponse:
         head=exc.head,
         **epoch,
     )
+
+
+# The inbox's error kinds and their statuses; the error's own code and fields make the body.
+_INBOX_STATUS: dict[type[InboxError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unprocessable: 422,
+    TooLarge: 413,
+}
+
+
+async def _inbox_error(_request: Request, exc: Exception) -> JSONResponse:
+    exc = cast(InboxError, exc)
+    return error_response(_INBOX_STATUS[type(exc)], exc.code, exc.message, **exc.fields)
 
 
 async def _invalid_name(_request: Request, exc: Exception) -> JSONResponse:
@@ -175,6 +191,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidCredentials, _invalid_credentials)
     app.add_exception_handler(LoginThrottled, _login_throttled)
     app.add_exception_handler(ResyncRequired, _resync_required)
+    for inbox_error in _INBOX_STATUS:
+        app.add_exception_handler(inbox_error, _inbox_error)
     app.add_exception_handler(InvalidName, _invalid_name)
     app.add_exception_handler(PublishInvalid, _publish_invalid)
     app.add_exception_handler(EventTooLarge, _event_too_large)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from waxos.api import auth, console, events, health, operations, pusher_auth, realtime
+from waxos.api.openapi import event_producers
+from waxos.inbox.routes import router as inbox_router
 
 
 def include_routers(app: FastAPI) -> None:
@@ -17,3 +19,11 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(operations.router)
     app.include_router(console.router)
     console.mount_static(app)
+    app.include_router(inbox_router)
+
+
+def all_event_producers() -> dict[str, list[str]]:
+    """Each event type and the routes of the API that declare emitting it (for docs/events.md)."""
+    app = FastAPI()
+    include_routers(app)
+    return event_producers(app)

@@ -7,12 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Enum,
     ForeignKey,
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +54,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # A platform operator runs the service itself (announcements, operator pages), not a workspace.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

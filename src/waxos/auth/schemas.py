@@ -43,4 +43,5 @@ class MeResponse(BaseModel):
     id: int
     email: str
     name: str
+    is_operator: bool = Field(description="A platform operator: may announce to every workspace")
     workspaces: list[WorkspaceRole]

@@ -1,4 +1,5 @@
-"""Demo accounts for development: two workspaces, Acme and Globex, with an admin and agents."""
+"""Demo accounts for development: two workspaces, Acme and Globex, with an admin and agents, and a
+platform operator who belongs to no workspace."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("Acme", "agent2@acme.test", "Grace Agent", Role.AGENT),
     DemoAccount("Globex", "admin@globex.test", "Gil Globex", Role.ADMIN),
 )
+# Runs the platform (announcements, operator pages); a member of no workspace.
+DEMO_OPERATOR = DemoAccount("", "operator@waxos.test", "Olga Operator", Role.AGENT)
 
 
 async def seed_demo(
@@ -52,6 +55,8 @@ async def seed_demo(
             session.add(Membership(user_id=user.id, workspace_id=workspace.id, role=account.role))
         else:
             membership.role = account.role
+    operator = await _user(session, DEMO_OPERATOR, password, hasher)
+    operator.is_operator = True
     await session.flush()
     return DEMO_ACCOUNTS
 

@@ -135,3 +135,26 @@ def waxos_channel(channel: str | ChannelName) -> WaxosChannel:
     if resource is None:
         return WaxosChannel(parsed)
     return WaxosChannel(parsed, workspace_id=int(workspace))
+
+
+# The workspace channels the inbox publishes on, one per resource a client follows.
+
+
+def chats_channel(workspace_id: int) -> str:
+    """`private-workspace-{id}.chats`: chats and their messages, receipts and assignments."""
+    return private_workspace_channel(workspace_id, "chats")
+
+
+def notifications_channel(workspace_id: int) -> str:
+    """`private-workspace-{id}.notifications`: workspace notifications and announcements."""
+    return private_workspace_channel(workspace_id, "notifications")
+
+
+def members_channel(workspace_id: int) -> str:
+    """`private-workspace-{id}.members`: staff joining, leaving, changing role."""
+    return private_workspace_channel(workspace_id, "members")
+
+
+def staff_online_channel(workspace_id: int) -> str:
+    """`private-workspace-{id}.presence`: `user.online` as webhooks report staff coming and going."""
+    return private_workspace_channel(workspace_id, "presence")

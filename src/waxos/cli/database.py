@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from waxos.auth.seed import DEFAULT_DEMO_PASSWORD, DemoAccount, seed_demo
+from waxos.auth.seed import DEFAULT_DEMO_PASSWORD, DEMO_OPERATOR, DemoAccount, seed_demo
 from waxos.cli.context import settings_from
 from waxos.config import Environment
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
@@ -43,6 +43,7 @@ def seed_demo_command(ctx: click.Context, password: str) -> None:
         click.echo(
             f"  {account.workspace:<8} {account.role.value:<6} {account.email:<20} password: {password}"
         )
+    click.echo(f"  {'platform operator':<15} {DEMO_OPERATOR.email:<20} password: {password}")
 
 
 async def _seed(database_url: str, password: str) -> tuple[DemoAccount, ...]:

@@ -3,20 +3,26 @@
 from waxos.auth.models import LoginFailure, Membership, User, Workspace
 from waxos.db.base import Base
 from waxos.events.tables import ChannelHead, LoggedEvent
+from waxos.inbox.models import AnnouncementFanout, Chat, Message, Notification, Suggestion
 from waxos.providers.tables import ProviderStateRow
 from waxos.relay.leases import RelayLease
 from waxos.relay.status import RelayStatus
 from waxos.usage.tables import UsageHour
 
 __all__ = [
+    "AnnouncementFanout",
     "Base",
     "ChannelHead",
+    "Chat",
     "LoggedEvent",
     "LoginFailure",
     "Membership",
+    "Message",
+    "Notification",
     "ProviderStateRow",
     "RelayLease",
     "RelayStatus",
+    "Suggestion",
     "UsageHour",
     "User",
     "Workspace",

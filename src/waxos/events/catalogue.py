@@ -57,13 +57,41 @@ class MessageDeleted(Event):
 
 
 class MessageStatus(Event):
-    """A message's delivery state changed (a delivery or read receipt)."""
+    """A message's delivery state changed (a delivery or read receipt).
+
+    With `applies_to` = `inbound_up_to`, one event stands for a read receipt of a whole range: every
+    inbound message of the chat up to `message_id` is now `status` (rapid receipts coalesced into one).
+    """
 
     type: Literal["message.status"] = "message.status"
     chat_id: PositiveInt
     message_id: PositiveInt
     status: Literal["queued", "sent", "delivered", "read", "failed"]
     status_at: datetime
+    applies_to: Literal["message", "inbound_up_to"] = Field(
+        default="message", description="`message`: this message only; `inbound_up_to`: the range"
+    )
+
+
+class ChatNew(Event):
+    """A chat was opened in a workspace."""
+
+    type: Literal["chat.new"] = "chat.new"
+    chat_id: PositiveInt
+    status: Literal["open", "closed"]
+    created_by_id: PositiveInt | None = None
+
+
+class ChatStatusChanged(Event):
+    """A chat was closed or reopened."""
+
+    type: Literal["chat.status"] = "chat.status"
+    chat_id: PositiveInt
+    status: Literal["open", "closed"]
+    previous_status: Literal["open", "closed"]
+    changed_by_id: PositiveInt | None = Field(
+        default=None, description="The staff user; null when a customer's message reopened the chat"
+    )
 
 
 class ChatAssigned(Event):
@@ -83,6 +111,35 @@ class ChatUnassigned(Event):
     chat_id: PositiveInt
     previous_assignee_id: PositiveInt
     unassigned_by_id: PositiveInt | None = None
+
+
+class MemberAdded(Event):
+    """A user joined a workspace's staff (also sent to the user's own channel)."""
+
+    type: Literal["member.added"] = "member.added"
+    user_id: PositiveInt
+    role: Literal["admin", "agent"]
+    added_by_id: PositiveInt | None = None
+
+
+class MemberRoleChanged(Event):
+    """A member's role in the workspace changed."""
+
+    type: Literal["member.role_changed"] = "member.role_changed"
+    user_id: PositiveInt
+    role: Literal["admin", "agent"]
+    previous_role: Literal["admin", "agent"]
+    changed_by_id: PositiveInt | None = None
+
+
+class MemberRemoved(Event):
+    """A user left a workspace's staff; their access to its channels has ended."""
+
+    type: Literal["member.removed"] = "member.removed"
+    user_id: PositiveInt
+    removed_by_id: PositiveInt | None = Field(
+        default=None, description="Who removed them; null when the user was deleted"
+    )
 
 
 class UserOnline(Event):
@@ -133,8 +190,13 @@ AnyEvent = Annotated[
     | MessageUpdated
     | MessageDeleted
     | MessageStatus
+    | ChatNew
+    | ChatStatusChanged
     | ChatAssigned
     | ChatUnassigned
+    | MemberAdded
+    | MemberRoleChanged
+    | MemberRemoved
     | UserOnline
     | NotificationSystem
     | AiSuggestionReady
@@ -150,8 +212,13 @@ CATALOGUE: dict[str, type[Event]] = {
         MessageUpdated,
         MessageDeleted,
         MessageStatus,
+        ChatNew,
+        ChatStatusChanged,
         ChatAssigned,
         ChatUnassigned,
+        MemberAdded,
+        MemberRoleChanged,
+        MemberRemoved,
         UserOnline,
         NotificationSystem,
         AiSuggestionReady,

@@ -1,11 +1,13 @@
 """Renders the event catalogue as Markdown, so docs/events.md is generated from the models, never drifts.
 
+Each event lists its producers: the routes that declare emitting it (`waxos.api.openapi.emits`).
 Regenerate with `python -m waxos.events.catalogue_doc > docs/events.md`; a test compares the two.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from waxos.events.catalogue import CATALOGUE, Event
@@ -56,14 +58,22 @@ def _doc(model: type[Event]) -> str:
     return inspect.cleandoc(model.__doc__ or "")
 
 
-def render() -> str:
-    """The whole catalogue page."""
+def _produced_by(routes: Sequence[str]) -> str:
+    if not routes:
+        return "Produced by: nothing yet."
+    return "Produced by: " + ", ".join(f"`{route}`" for route in routes) + "."
+
+
+def render(producers: Mapping[str, Sequence[str]]) -> str:
+    """The whole catalogue page; `producers` maps each event type to the routes that emit it."""
     lines = [_HEADER, "## Envelope", "", *_fields(Envelope), "", "## Events", ""]
     for name, model in sorted(CATALOGUE.items()):
         lines += [
             f"### `{name}`",
             "",
             _doc(model),
+            "",
+            _produced_by(producers.get(name, ())),
             "",
             "`data`:",
             "",
@@ -74,4 +84,6 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    print(render(), end="")  # noqa: T201 - the module's output is the document
+    from waxos.api.router import all_event_producers  # the routes sit above this package
+
+    print(render(all_event_producers()), end="")  # noqa: T201 - the module's output is the document

@@ -1,0 +1,11 @@
+"""The inbox's HTTP routes, one router per resource, combined into `router`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from waxos.inbox.routes import chats, members, messages, notifications, suggestions
+
+router = APIRouter()
+for _resource in (chats, messages, suggestions, notifications, members):
+    router.include_router(_resource.router)
