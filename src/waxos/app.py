@@ -28,6 +28,8 @@ from waxos.relay.relay import start_relay
 from waxos.usage.live import live_snapshot
 from waxos.usage.metrics import UsageMetrics
 from waxos.usage.recorder import recorder_for
+from waxos.webhooks.receiver import WebhookReceiver
+from waxos.webhooks.routes import MAX_WEBHOOK_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             usage_metrics = UsageMetrics(settings, pusher.metrics.registry)
             usage = recorder_for(settings, engine, live_snapshot, usage_metrics)
             await usage.start()
+        app.state.webhooks = WebhookReceiver(app.state.sessions)
         announcements = app.state.announcements = AnnouncementWorker(app.state.sessions)
         announcements.start()
         if freeze_gc:
@@ -98,7 +101,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     app = FastAPI(title="WAXOS real-time API", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_cors(app, settings)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, prefixes={"/api/v1/pusher/webhooks": MAX_WEBHOOK_BYTES})
     include_routers(app)
 
     @app.get("/metrics", include_in_schema=False)

@@ -23,6 +23,7 @@ from waxos.events.catchup import ResyncRequired
 from waxos.inbox.errors import Conflict, Forbidden, InboxError, NotFound, TooLarge, Unprocessable
 from waxos.publisher.service import PublishInvalid
 from waxos.pusher_protocol.names import InvalidName
+from waxos.webhooks.verify import Refusal, WebhookRefused
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,12 @@ _INBOX_STATUS: dict[type[InboxError], int] = {
 async def _inbox_error(_request: Request, exc: Exception) -> JSONResponse:
     exc = cast(InboxError, exc)
     return error_response(_INBOX_STATUS[type(exc)], exc.code, exc.message, **exc.fields)
+
+
+async def _webhook_refused(_request: Request, exc: Exception) -> JSONResponse:
+    refusal = cast(WebhookRefused, exc).refusal
+    status = 400 if refusal is Refusal.MALFORMED else 401
+    return error_response(status, f"webhook_{refusal.value}", str(exc))
 
 
 async def _invalid_name(_request: Request, exc: Exception) -> JSONResponse:
@@ -193,6 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ResyncRequired, _resync_required)
     for inbox_error in _INBOX_STATUS:
         app.add_exception_handler(inbox_error, _inbox_error)
+    app.add_exception_handler(WebhookRefused, _webhook_refused)
     app.add_exception_handler(InvalidName, _invalid_name)
     app.add_exception_handler(PublishInvalid, _publish_invalid)
     app.add_exception_handler(EventTooLarge, _event_too_large)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from waxos.api import auth, console, events, health, operations, pusher_auth, realtime
 from waxos.api.openapi import event_producers
 from waxos.inbox.routes import router as inbox_router
+from waxos.webhooks.routes import router as webhooks_router
 
 
 def include_routers(app: FastAPI) -> None:
@@ -20,6 +21,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(console.router)
     console.mount_static(app)
     app.include_router(inbox_router)
+    app.include_router(webhooks_router)
 
 
 def all_event_producers() -> dict[str, list[str]]:

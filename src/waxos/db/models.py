@@ -8,11 +8,13 @@ from waxos.providers.tables import ProviderStateRow
 from waxos.relay.leases import RelayLease
 from waxos.relay.status import RelayStatus
 from waxos.usage.tables import UsageHour
+from waxos.webhooks.tables import ChannelOccupancy, StaffPresence, WebhookDelivery
 
 __all__ = [
     "AnnouncementFanout",
     "Base",
     "ChannelHead",
+    "ChannelOccupancy",
     "Chat",
     "LoggedEvent",
     "LoginFailure",
@@ -22,8 +24,10 @@ __all__ = [
     "ProviderStateRow",
     "RelayLease",
     "RelayStatus",
+    "StaffPresence",
     "Suggestion",
     "UsageHour",
     "User",
+    "WebhookDelivery",
     "Workspace",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waxos.usage.recorder import LiveSnapshot
+from waxos.webhooks.usage import channel_subscribers, workspace_live_counts
 
 
 async def live_snapshot(session: AsyncSession) -> LiveSnapshot:
     """Connections, subscriptions and presence members per workspace, and subscribers per channel."""
-    del session  # the webhook receiver's tables land with the inbox (issue 10)
-    return LiveSnapshot({}, {})
+    return LiveSnapshot(await workspace_live_counts(session), await channel_subscribers(session))

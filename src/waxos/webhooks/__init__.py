@@ -1,0 +1,1 @@
+"""Pusher webhooks: verify a delivery, and record what it says (staff presence, occupied channels, usage)."""

@@ -1,0 +1,70 @@
+"""`POST /api/v1/pusher/webhooks`: Pusher's webhook deliveries, verified, then applied in one transaction."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from waxos.api.openapi import emits
+from waxos.events import UserOnline
+from waxos.metrics import ServiceMetrics
+from waxos.webhooks.receiver import WebhookReceiver
+from waxos.webhooks.verify import WebhookRefused, verify
+
+router = APIRouter(prefix="/api/v1/pusher", tags=["pusher webhooks"])
+
+# Pusher may batch many events into one delivery; 1 MiB is far above any real one.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+class WebhookAck(BaseModel):
+    """The delivery was applied (`accepted`), or had been already (`duplicate`: nothing changed)."""
+
+    status: Literal["accepted", "duplicate"]
+    events: int
+
+
+@router.post(
+    "/webhooks",
+    summary="Receive Pusher webhooks (presence, occupancy, subscription counts, client events, cache misses)",
+    responses={
+        400: {"description": "correctly signed, but not a webhook body"},
+        401: {
+            "description": "a wrong key or signature (forged), or `time_ms` more than 5 minutes off (stale)"
+        },
+        413: {"description": "a body over 1 MiB"},
+    },
+    openapi_extra={
+        **emits(UserOnline),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+    },
+)
+async def receive(request: Request) -> WebhookAck:
+    """Verified against `X-Pusher-Key` and `X-Pusher-Signature` (HMAC-SHA256 of the raw body), then
+    applied: staff presence (`user.online` on `private-workspace-{id}.presence` when it changes), channel
+    occupancy and subscription counts. A delivery already applied is answered 200 and changes nothing."""
+    state = request.app.state
+    metrics: ServiceMetrics = state.metrics
+    settings = state.settings
+    body = await request.body()
+    try:
+        delivery = verify(
+            request.headers.get("x-pusher-key"),
+            request.headers.get("x-pusher-signature"),
+            body,
+            key=settings.pusher_key,
+            secret=settings.pusher_secret.get_secret_value(),
+            now_ms=int(time.time() * 1000),
+        )
+    except WebhookRefused as exc:
+        metrics.webhook("-", exc.refusal.value)
+        raise
+    receiver: WebhookReceiver = state.webhooks
+    verdict = await receiver.apply(delivery)
+    for event in delivery.events:
+        name = event.get("name")
+        metrics.webhook(name if isinstance(name, str) and name.isidentifier() else "unknown", verdict.value)
+    return WebhookAck(status=verdict.value, events=len(delivery.events))
