@@ -32,6 +32,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "WAXOS_ENV_FILE",
         "WAXOS_SECRET_KEY",
         "PUSHER_TIMEOUT_SECONDS",
+        "WAXOS_SERVICE_TOKEN_SHA256",
     ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -90,6 +91,8 @@ def test_every_missing_variable_is_named_in_one_message() -> None:
         ("WAXOS_ENV", "prd", "development"),
         ("DATABASE_URL", "mysql://x", "sqlite+aiosqlite"),
         ("PUSHER_SECRET", " padded ", "surrounding spaces"),
+        ("WAXOS_SERVICE_TOKEN_SHA256", "wxs_a-token-instead-of-its-digest", "SHA-256 hex digests"),
+        ("WAXOS_SERVICE_TOKEN_SHA256", "a" * 64 + ",abc", "SHA-256 hex digests"),
     ],
 )
 def test_a_malformed_variable_is_named_without_its_value(
@@ -435,3 +438,8 @@ def test_cors_origins_are_exact_and_the_wildcard_is_for_development_only(
     with pytest.raises(ConfigError) as error:
         load_settings()
     assert set(error.value.problems) == {"WAXOS_CORS_ORIGINS"}
+
+
+def test_service_token_digests_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, WAXOS_SERVICE_TOKEN_SHA256=f" {'A' * 64}, {'b' * 64} ,")
+    assert load_settings().service_token_digests == ("a" * 64, "b" * 64)

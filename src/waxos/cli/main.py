@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from waxos import __version__
+from waxos.cli.accounts import service_token_command
 from waxos.cli.database import migrate_command, seed_demo_command
 from waxos.cli.events import emit_command, prune_command, relay_command
 from waxos.cli.provider import provider_command
@@ -38,5 +39,6 @@ for command in (
     relay_command,
     prune_command,
     provider_command,
+    service_token_command,
 ):
     main.add_command(command)
