@@ -1,0 +1,152 @@
+"""The inbox end to end: `waxos pusher-server` and `waxos serve` as `scripts/run` starts them (one env file,
+the local server posting its webhooks to the API), and staff browsers as pusher-js clients under Node."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT, free_port
+from tests.e2e.realtime_stack import wait_for_port, waxos_process
+from tests.support.accounts import PUSHER_KEY, TOKEN_SECRET
+
+CLIENT = Path(__file__).with_name("inbox_client.mjs")
+APP_ID, SECRET = "100001", "waxos-dev-secret"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the running API and local Pusher server listen."""
+
+    api: str
+    pusher_host: str
+    pusher_port: int
+
+
+@contextlib.contextmanager
+def inbox_stack(database_url: str, env_dir: Path, **settings: str) -> Iterator[Stack]:
+    """The local Pusher server and the API (with its relay) as processes sharing one env file."""
+    api_port, pusher_port = free_port(), free_port()
+    values = {
+        "WAXOS_ENV": "development",
+        "DATABASE_URL": database_url,
+        "WAXOS_SECRET_KEY": TOKEN_SECRET,
+        "WAXOS_LOG_LEVEL": "WARNING",
+        "PUSHER_APP_ID": APP_ID,
+        "PUSHER_KEY": PUSHER_KEY,
+        "PUSHER_SECRET": SECRET,
+        "PUSHER_CLUSTER": "local",
+        "PUSHER_HOST": "127.0.0.1",
+        "PUSHER_PORT": str(pusher_port),
+        "PUSHER_USE_TLS": "false",
+        "PUSHER_WEBHOOK_URL": f"http://127.0.0.1:{api_port}/api/v1/pusher/webhooks",
+        **settings,
+    }
+    env_file = env_dir / "inbox-e2e.env"
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WAXOS_", "DATABASE_"))}
+    env = {**clean, "WAXOS_ENV_FILE": str(env_file)}
+    with (
+        waxos_process("pusher-server", env=env),
+        waxos_process("serve", "--host", "127.0.0.1", "--port", str(api_port), env=env),
+    ):
+        wait_for_port(pusher_port)
+        wait_for_port(api_port)
+        yield Stack(f"http://127.0.0.1:{api_port}", "127.0.0.1", pusher_port)
+
+
+@dataclass
+class Browser:
+    """One running `inbox_client.mjs`: what it reported, as JSON lines."""
+
+    name: str
+    process: subprocess.Popen[str]
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    _inbox: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, node: str, name: str, options: dict[str, Any]) -> Iterator[Browser]:
+        """Run a client with `options` (see the script); stop it on exit."""
+        process = subprocess.Popen(
+            [node, str(CLIENT), json.dumps(options)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        browser = cls(name, process)
+        reader = threading.Thread(target=browser._read, daemon=True)
+        reader.start()
+        try:
+            yield browser
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                browser.send("exit")
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            reader.join(timeout=5)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._inbox.put(json.loads(line))
+
+    def send(self, op: str, **fields: Any) -> None:
+        """A command for the client: disconnect, connect, subscribe, exit."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.process.stdin.flush()
+
+    def collect(self) -> None:
+        """Take in whatever the client reported so far."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.lines.append(self._inbox.get_nowait())
+
+    def wait_for(self, condition: Callable[[Browser], bool], seconds: float = 30.0) -> None:
+        """Collect lines until `condition(self)` holds; fail with what was seen after a generous deadline."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.collect()
+            if condition(self):
+                return
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                stderr = (
+                    self.process.stderr.read()
+                    if self.process.poll() is not None and self.process.stderr
+                    else ""
+                )
+                raise AssertionError(f"{self.name}: condition not met; saw {self.lines} {stderr}")
+            time.sleep(0.02)
+
+    def of(self, kind: str, channel: str | None = None) -> list[dict[str, Any]]:
+        """The lines of one kind (and channel), in order."""
+        self.collect()
+        return [
+            line for line in self.lines if line["kind"] == kind and channel in (None, line.get("channel"))
+        ]
+
+    def applied(self, channel: str) -> list[tuple[str, dict[str, Any]]]:
+        """(type, data) of the events the helper applied on `channel`, in order."""
+        return [(line["type"], line["data"]) for line in self.of("applied", channel)]
+
+    def applied_types(self, channel: str) -> list[str]:
+        """The types of the events applied on `channel`, in order."""
+        return [kind for kind, _ in self.applied(channel)]
