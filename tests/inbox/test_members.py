@@ -3,10 +3,19 @@ ends access to the workspace's channels at once."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.inbox.test_chats import open_chat
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.channels.names import chats_channel, members_channel, user_channel
+from waxos.events.terminations import UserTermination
+
+
+async def terminations(api: Api) -> list[int]:
+    """Users whose live connections the relay is asked to close."""
+    async with api.sessions() as session:
+        return list(await session.scalars(select(UserTermination.user_id).order_by(UserTermination.user_id)))
 
 
 async def test_an_admin_adds_a_user_by_email_and_both_hear_of_it(api: Api, log: EventLog) -> None:
@@ -117,6 +126,7 @@ async def test_a_removed_member_loses_the_workspace_at_once(api: Api, log: Event
             (user_channel(world.acme_agent2.id), "member.removed"),
         ]
     )
+    assert await terminations(api) == [world.acme_agent2.id], "their live connections are to be closed"
     subscribe = await api.client.post(
         "/api/v1/pusher/auth", data={"socket_id": "1.2", "channel_name": channel}, headers=removed_headers
     )
@@ -169,6 +179,7 @@ async def test_an_operator_deletes_a_user_whose_memberships_end_as_removals_do(
     )
     me = await api.client.get("/api/v1/me", headers=bearer(api, world.acme_agent))
     assert me.status_code == 401
+    assert await terminations(api) == [world.acme_agent.id]
     gone = await api.client.delete(
         f"/api/v1/users/{world.acme_agent.id}", headers=bearer(api, world.operator)
     )

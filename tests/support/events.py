@@ -114,7 +114,8 @@ class StandIn:
 
 @dataclass
 class FakePusher:
-    """Pusher's batch endpoint on a real socket: records what it accepted, answers as scripted.
+    """Pusher's batch and terminate-connections endpoints on a real socket: records what it accepted,
+    answers as scripted.
 
     `script` holds answers for the next requests (then 200s); a request that is not answered 200 is not
     recorded as received. Use the `fake` fixture, which serves it for the test.
@@ -127,6 +128,9 @@ class FakePusher:
     batch_sizes: list[int] = field(default_factory=list)
     port: int = 0
     publishers: list[PusherService] = field(default_factory=list)
+    # User ids whose connections were terminated, and every accepted call in order ("batch" / "terminate").
+    terminated: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
 
     async def __call__(self, request: Received) -> Reply:
         self.requests += 1
@@ -137,11 +141,23 @@ class FakePusher:
             assert isinstance(reply, Reply)
             if reply.status != 200:
                 return reply
+        if request.path.endswith("/terminate_connections"):
+            self.terminated.append(request.path.split("/")[-2])
+            self.calls.append("terminate")
+            return Reply()
         batch = json.loads(request.content)["batch"]
         self.batch_sizes.append(len(batch))
+        self.calls.append("batch")
         for item in batch:
             envelope = json.loads(item["data"])
-            self.received.append({"name": item["name"], "channel": item["channel"], **envelope})
+            self.received.append(
+                {
+                    "name": item["name"],
+                    "channel": item["channel"],
+                    "socket_id": item.get("socket_id"),
+                    **envelope,
+                }
+            )
         return Reply()
 
     def seqs(self, channel: str) -> list[int]:

@@ -30,6 +30,7 @@ class Logged:
     type: str
     data: dict[str, Any]
     seq: int
+    socket_id: str | None = None
 
 
 class EventLog:
@@ -45,7 +46,10 @@ class EventLog:
             rows = list(await session.scalars(select(LoggedEvent).order_by(LoggedEvent.id)))
         fresh = [row for row in rows if row.id not in self.seen]
         self.seen.update(row.id for row in fresh)
-        return [Logged(row.channel, row.type, json.loads(row.payload)["data"], row.seq) for row in fresh]
+        return [
+            Logged(row.channel, row.type, json.loads(row.payload)["data"], row.seq, row.socket_id)
+            for row in fresh
+        ]
 
     async def new_types(self) -> list[tuple[str, str]]:
         """(channel, type) of the events logged since the last call, in log order."""

@@ -3,6 +3,7 @@
 from waxos.auth.models import LoginFailure, Membership, User, Workspace
 from waxos.db.base import Base
 from waxos.events.tables import ChannelHead, LoggedEvent
+from waxos.events.terminations import UserTermination
 from waxos.inbox.models import AnnouncementFanout, Chat, Message, Notification, Suggestion
 from waxos.providers.tables import ProviderStateRow
 from waxos.relay.leases import RelayLease
@@ -28,6 +29,7 @@ __all__ = [
     "Suggestion",
     "UsageHour",
     "User",
+    "UserTermination",
     "WebhookDelivery",
     "Workspace",
 ]

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from waxos.db.base import Base, UTCDateTime
 from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH, MAX_EVENT_NAME_LENGTH
 
+# Pusher's socket ids are `digits.digits`; nothing longer than this is logged.
+SOCKET_ID_LENGTH = 64
 # SQLite only auto-increments INTEGER; sequence numbers are 64-bit everywhere else.
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -48,3 +50,5 @@ class LoggedEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The pusher-js connection whose request caused the event: Pusher leaves it out of live delivery.
+    socket_id: Mapped[str | None] = mapped_column(String(SOCKET_ID_LENGTH), default=None)

@@ -22,13 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from waxos.channels.names import waxos_channel
+from waxos.channels.names import validate_socket_id, waxos_channel
 from waxos.db.base import utcnow
 from waxos.events import wakeup
 from waxos.events.catalogue import CATALOGUE, Event, UnknownEvent
 from waxos.events.envelope import Envelope, check_size, new_event_id
-from waxos.events.tables import ChannelHead, LoggedEvent
-from waxos.pusher_protocol.names import ChannelKind
+from waxos.events.tables import SOCKET_ID_LENGTH, ChannelHead, LoggedEvent
+from waxos.pusher_protocol.names import ChannelKind, InvalidName
 
 MAX_EVENTS_PER_EMIT = 10_000
 _HOOKED = "waxos.events.hooked"
@@ -44,23 +44,39 @@ class ChannelRefused(ValueError):
     """A channel sequenced events may not travel on."""
 
 
-async def emit(session: AsyncSession, channel: str, event: Event) -> Envelope:
+def validate_excluded_socket(socket_id: str) -> str:
+    """`socket_id` if it can be logged as the connection to leave out of live delivery, else `InvalidName`."""
+    if len(socket_id) > SOCKET_ID_LENGTH:
+        raise InvalidName("socket id", f"at most {SOCKET_ID_LENGTH} characters")
+    return validate_socket_id(socket_id)
+
+
+async def emit(
+    session: AsyncSession, channel: str, event: Event, *, socket_id: str | None = None
+) -> Envelope:
     """Log `event` on `channel` in the session's transaction and return its envelope (with `seq`).
 
+    `socket_id` names the pusher-js connection whose request caused the event (`X-Socket-ID`): Pusher does
+    not send it live to that connection, which has the change already; catch-up still serves it.
+
     Raises `UnknownEvent` for an event that is not in the catalogue, `EventTooLarge` if the envelope would
-    exceed Pusher's limit, `ChannelRefused` for a public channel, `InvalidName` for a malformed one;
-    nothing is written then.
+    exceed Pusher's limit, `ChannelRefused` for a public channel, `InvalidName` for a malformed channel or
+    socket id; nothing is written then.
     """
-    (envelope,) = await emit_many(session, channel, (event,))
+    (envelope,) = await emit_many(session, channel, (event,), socket_id=socket_id)
     return envelope
 
 
-async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]) -> list[Envelope]:
+async def emit_many(
+    session: AsyncSession, channel: str, events: Sequence[Event], *, socket_id: str | None = None
+) -> list[Envelope]:
     """Log several events on one channel, in order, with consecutive `seq`s (one round trip each way)."""
     if not events:
         return []
     if len(events) > MAX_EVENTS_PER_EMIT:
         raise ValueError(f"at most {MAX_EVENTS_PER_EMIT} events per call")
+    if socket_id is not None:
+        validate_excluded_socket(socket_id)
     for item in events:
         # The class and its `type` must both be the catalogue's: clients and catch-up rely on it.
         if CATALOGUE.get(item.type) is not type(item):
@@ -105,6 +121,7 @@ async def emit_many(session: AsyncSession, channel: str, events: Sequence[Event]
                 "workspace_id": envelope.workspace_id,
                 "occurred_at": occurred_at,
                 "payload": _with_seq(text_, envelope.seq),
+                "socket_id": socket_id,
             }
             for envelope, text_ in zip(envelopes, encoded, strict=True)
         ],

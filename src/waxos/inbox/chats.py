@@ -31,7 +31,7 @@ async def create_chat(session: AsyncSession, actor: Actor, workspace_id: int, cu
     )
     session.add(chat)
     await session.flush()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         chats_channel(workspace_id), ChatNew(chat_id=chat.id, status="open", created_by_id=actor.user_id)
     )
@@ -81,7 +81,7 @@ async def set_status(session: AsyncSession, actor: Actor, chat_id: int, status: 
     previous = chat.status
     chat.status = status.value
     chat.updated_at = utcnow()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         chats_channel(chat.workspace_id),
         ChatStatusChanged(
@@ -114,7 +114,7 @@ async def assign(session: AsyncSession, actor: Actor, chat_id: int, user_id: int
     previous = chat.assignee_id
     chat.assignee_id = user_id
     chat.updated_at = utcnow()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     channels = [chats_channel(chat.workspace_id), user_channel(user_id)]
     if previous is not None:
         channels.append(user_channel(previous))
@@ -137,7 +137,7 @@ async def unassign(session: AsyncSession, actor: Actor, chat_id: int) -> Chat:
         return chat
     chat.assignee_id = None
     chat.updated_at = utcnow()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     unassigned = ChatUnassigned(
         chat_id=chat.id, previous_assignee_id=previous, unassigned_by_id=actor.user_id
     )

@@ -1,8 +1,10 @@
 """Members: who belongs to a workspace, with which role; adding, re-roling, removing, deleting a user.
 
 Access ends with membership (decision D8): the channel policy reads membership on every authorization,
-so a removed member is refused new subscriptions the moment this transaction commits. Their chats in the
-workspace are unassigned, and `member.removed` goes to the workspace and to the user's own channel.
+so a removed member is refused new subscriptions the moment this transaction commits, and the relay closes
+their live connections (Pusher's terminate-user-connections, requested through the log in the same
+transaction). Their chats in the workspace are unassigned, and `member.removed` goes to the workspace and
+to the user's own channel.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from waxos.auth.service import normalize_email
 from waxos.channels.names import chats_channel, members_channel, user_channel
 from waxos.db.base import utcnow
 from waxos.events import ChatUnassigned, MemberAdded, MemberRemoved, MemberRoleChanged
+from waxos.events.terminations import terminate_connections
 from waxos.inbox.access import Actor, member_of
 from waxos.inbox.announcements import require_operator
 from waxos.inbox.errors import Conflict, NotFound, Unprocessable
@@ -56,7 +59,7 @@ async def add_member(
     membership = Membership(user_id=user.id, workspace_id=workspace_id, role=role, created_at=utcnow())
     session.add(membership)
     await session.flush()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         [members_channel(workspace_id), user_channel(user.id)],
         MemberAdded(user_id=user.id, role=role.value, added_by_id=actor.user_id),
@@ -105,7 +108,7 @@ async def change_role(
     await _check_not_last_admin(session, target)
     previous = target.role
     target.role = role
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         [members_channel(workspace_id), user_channel(user_id)],
         MemberRoleChanged(
@@ -124,7 +127,7 @@ async def remove_member(session: AsyncSession, actor: Actor, workspace_id: int, 
         member.require_admin("remove other members")
     target = await _target(session, workspace_id, user_id)
     await _check_not_last_admin(session, target)
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     await _end_membership(session, target, actor.user_id, outbox)
     await session.flush()
     await outbox.emit(session)
@@ -138,12 +141,13 @@ async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound("user")
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     memberships = await session.scalars(
         select(Membership).where(Membership.user_id == user_id).order_by(Membership.workspace_id)
     )
     for membership in list(memberships):
         await _end_membership(session, membership, None, outbox)
+    await terminate_connections(session, user_id)
     await session.delete(user)
     await session.flush()
     await outbox.emit(session)
@@ -173,3 +177,7 @@ async def _end_membership(
         [members_channel(workspace_id), user_channel(user_id)],
         MemberRemoved(user_id=user_id, removed_by_id=removed_by),
     )
+    # Their connections are subscribed to the workspace's channels already: Pusher must close them. All
+    # of them, other workspaces' too (Pusher terminates per user); the client signs in and resubscribes
+    # to what it may still follow, and `member.removed` on its own channel says why.
+    await terminate_connections(session, user_id)

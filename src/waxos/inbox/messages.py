@@ -74,7 +74,7 @@ async def send_message(
     if access is None:
         raise await missing(session, actor, "chat")
     workspace_id, chat_status = access
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     now = utcnow()
     if chat_status == ChatStatus.CLOSED.value:
         if direction is Direction.OUTBOUND:
@@ -154,7 +154,7 @@ async def set_delivery(session: AsyncSession, actor: Actor, message_id: int, sta
     now = utcnow()
     message.status = status.value
     message.status_at = message.updated_at = now
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         chats_channel(chat.workspace_id),
         MessageStatus(chat_id=chat.id, message_id=message.id, status=status.value, status_at=now),
@@ -177,7 +177,7 @@ async def edit_message(session: AsyncSession, actor: Actor, message_id: int, bod
     message.body = body
     message.version += 1
     message.updated_at = utcnow()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         chats_channel(chat.workspace_id),
         MessageUpdated(chat_id=chat.id, message_id=message.id, version=message.version, changed=("body",)),
@@ -193,7 +193,7 @@ async def delete_message(session: AsyncSession, actor: Actor, message_id: int) -
     if message.sender_id != actor.user_id and not member.is_admin:
         raise Forbidden("not_sender", "only the sender or a workspace admin may delete a message")
     await session.delete(message)
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(chats_channel(chat.workspace_id), MessageDeleted(chat_id=chat.id, message_id=message_id))
     await session.flush()
     await outbox.emit(session)
@@ -224,7 +224,7 @@ async def mark_read(session: AsyncSession, actor: Actor, chat_id: int, up_to_mes
     )
     marked = int(cast(Any, result).rowcount)
     if marked:
-        outbox = Outbox()
+        outbox = Outbox(actor.socket_id)
         outbox.add(
             chats_channel(chat.workspace_id),
             MessageStatus(

@@ -29,7 +29,7 @@ async def create_notification(
     )
     session.add(notification)
     await session.flush()
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         notifications_channel(workspace_id),
         NotificationSystem(notification_id=notification.id, level=level.value, code=code),

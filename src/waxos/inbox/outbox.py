@@ -16,10 +16,12 @@ from waxos.events import Event, emit_many
 
 
 class Outbox:
-    """Events to emit, by channel, in the order added."""
+    """Events to emit, by channel, in the order added; `socket_id` is the requesting connection, which
+    Pusher leaves out of their live delivery (the request's answer tells it what changed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, socket_id: str | None = None) -> None:
         self._events: dict[str, list[Event]] = {}
+        self.socket_id = socket_id
 
     def add(self, channels: str | Iterable[str], event: Event) -> None:
         """Queue `event` on each of `channels` (a channel named twice gets it once)."""
@@ -32,5 +34,5 @@ class Outbox:
     async def emit(self, session: AsyncSession) -> None:
         """Log every queued event in the session's transaction, channels in name order; then forget them."""
         for channel in sorted(self._events):
-            await emit_many(session, channel, self._events[channel])
+            await emit_many(session, channel, self._events[channel], socket_id=self.socket_id)
         self._events.clear()

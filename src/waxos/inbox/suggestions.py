@@ -56,7 +56,7 @@ async def create_suggestion(
             raise NotFound("chat")
         chat = found
     listeners = await audience(session, chat)
-    outbox = Outbox()
+    outbox = Outbox(caller.socket_id if isinstance(caller, Actor) else None)
     now = utcnow()
     waiting = await session.scalars(
         select(Suggestion)
@@ -132,7 +132,7 @@ async def accept(
     session.add(message)
     await session.flush()
     suggestion.message_id = message.id
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         chats_channel(chat.workspace_id),
         MessageNew(
@@ -156,7 +156,7 @@ async def discard(session: AsyncSession, actor: Actor, suggestion_id: int) -> Su
     """Drop the suggestion; `ai.suggestion_discarded` to its audience."""
     _member, chat, suggestion = await suggestion_for(session, actor, suggestion_id, lock=True)
     _decide(suggestion, SuggestionStatus.DISCARDED, actor)
-    outbox = Outbox()
+    outbox = Outbox(actor.socket_id)
     outbox.add(
         await audience(session, chat), AiSuggestionDiscarded(chat_id=chat.id, suggestion_id=suggestion.id)
     )

@@ -52,7 +52,7 @@ def into_lanes(pending: Sequence[PendingEvent], lanes: int) -> list[list[Pending
 
 def encoded(event: PendingEvent) -> EncodedEvent:
     """The logged envelope as sent: emit validated and encoded it, so the publisher checks nothing again."""
-    return EncodedEvent(event.channel, event.type, event.payload)
+    return EncodedEvent(event.channel, event.type, event.payload, event.socket_id)
 
 
 class RoundSender:

@@ -66,6 +66,11 @@ class RelayMetrics:
             "Events removed from the log after the retention period",
             registry=self.registry,
         )
+        self.terminated_users = Counter(
+            "waxos_relay_terminated_users",
+            "Users whose live connections the relay had Pusher close (their access ended)",
+            registry=self.registry,
+        )
 
     @staticmethod
     def count(counter: Counter) -> int:

@@ -25,6 +25,8 @@ class PendingEvent:
     type: str
     payload: str
     occurred_at: datetime
+    # The connection that caused the event, which Pusher leaves out (None: everyone gets it).
+    socket_id: str | None = None
 
 
 async def undelivered(session: AsyncSession, channels: Sequence[str], per_channel: int) -> list[PendingEvent]:
@@ -38,6 +40,7 @@ async def undelivered(session: AsyncSession, channels: Sequence[str], per_channe
             LoggedEvent.type,
             LoggedEvent.payload,
             LoggedEvent.occurred_at,
+            LoggedEvent.socket_id,
             func.row_number()
             .over(partition_by=LoggedEvent.channel, order_by=LoggedEvent.seq)
             .label("position"),
@@ -47,7 +50,12 @@ async def undelivered(session: AsyncSession, channels: Sequence[str], per_channe
     )
     rows = await session.execute(
         select(
-            numbered.c.channel, numbered.c.seq, numbered.c.type, numbered.c.payload, numbered.c.occurred_at
+            numbered.c.channel,
+            numbered.c.seq,
+            numbered.c.type,
+            numbered.c.payload,
+            numbered.c.occurred_at,
+            numbered.c.socket_id,
         )
         .where(numbered.c.position <= per_channel)
         .order_by(numbered.c.channel, numbered.c.seq)

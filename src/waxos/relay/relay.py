@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from waxos.config import Settings
 from waxos.db.base import utcnow
 from waxos.db.engine import make_sessionmaker, read_only, transaction
-from waxos.events import wakeup
+from waxos.events import terminations, wakeup
 from waxos.events.retention import prune
 from waxos.providers.registry import ProviderServices
 from waxos.providers.state import Provider
@@ -55,6 +55,9 @@ from waxos.relay.metrics import RelayMetrics
 from waxos.relay.outbox import PendingEvent
 
 logger = logging.getLogger(__name__)
+
+# Terminations sent at once; more wait for the next time (they are rare: access ending).
+TERMINATIONS_PER_CALL = 20
 
 
 def default_owner() -> str:
@@ -80,6 +83,8 @@ class RelayConfig:
     prune_every_seconds: float = 600.0
     metrics_every_seconds: float = 1.0
     status_every_seconds: float = 5.0
+    # How often pending terminate-user-connections requests are looked for (and sent).
+    terminate_every_seconds: float = 0.5
 
 
 class Outcome(enum.Enum):
@@ -147,6 +152,7 @@ class Relay:
         self._next_prune = 0.0
         self._next_metrics = 0.0
         self._next_status = 0.0
+        self._next_terminations = 0.0
         self._started_at = utcnow()
 
     def _new_backoff(self) -> Backoff:
@@ -412,8 +418,29 @@ class Relay:
             failures=self.metrics.failures_by_kind(),
         )
 
+    async def _terminate(self) -> None:
+        """Have Pusher close the live connections of users whose access ended (`events.terminations`).
+
+        It runs after the round, so the `member.removed` logged with the request has gone out first and
+        the client learns why it was disconnected. A request Pusher did not accept stays for the next time.
+        """
+        async with self._reads() as session:
+            requests = await terminations.pending(session, TERMINATIONS_PER_CALL)
+        if not requests:
+            return
+        results = await asyncio.gather(
+            *(self._publisher.terminate_user_connections(str(request.user_id)) for request in requests)
+        )
+        done = [request for request, result in zip(requests, results, strict=True) if result.ok]
+        if done:
+            async with transaction(self._sessions) as session:
+                await terminations.forget(session, done)
+            self.metrics.terminated_users.inc(len(done))
+            logger.info("relay: closed the connections of %d user(s) whose access ended", len(done))
+
     async def _housekeeping(self) -> None:
-        """Refresh the backlog gauges every second, report status every five, prune every ten minutes."""
+        """Refresh the backlog gauges every second, report status every five, send pending terminations
+        every half second, prune every ten minutes."""
         clock = self._clock()
         if clock >= self._next_metrics:
             self._next_metrics = clock + self.config.metrics_every_seconds
@@ -425,6 +452,9 @@ class Relay:
             self._next_status = clock + self.config.status_every_seconds
             async with transaction(self._sessions) as session:
                 await status.report(session, self.snapshot(), utcnow())
+        if clock >= self._next_terminations and not self.backoff.failures:
+            self._next_terminations = clock + self.config.terminate_every_seconds
+            await self._terminate()
         if clock >= self._next_prune:
             self._next_prune = clock + self.config.prune_every_seconds
             removed = await prune(self._sessions, timedelta(hours=self.config.retention_hours), utcnow())

@@ -10,7 +10,7 @@ from waxos.api.current_user import BearerDep, user_id_from
 from waxos.api.deps import SettingsDep
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.service_tokens import is_service_token, service_token_accepted
-from waxos.channels.names import validate_socket_id
+from waxos.events.writer import validate_excluded_socket
 from waxos.inbox.access import Actor
 from waxos.inbox.announcements import AnnouncementWorker
 from waxos.inbox.suggestions import AiService
@@ -28,7 +28,7 @@ SocketIdHeader = Annotated[
 async def get_actor(settings: SettingsDep, credentials: BearerDep, socket_id: SocketIdHeader = None) -> Actor:
     """The staff user of the bearer token (checked against the database by each service call)."""
     user_id = user_id_from(credentials, settings)
-    return Actor(user_id, None if socket_id is None else validate_socket_id(socket_id))
+    return Actor(user_id, None if socket_id is None else validate_excluded_socket(socket_id))
 
 
 async def get_actor_or_service(
