@@ -109,6 +109,33 @@ async def test_trigger_to_many_channels_and_excluding_a_socket(recorder: Recorde
     assert body["socket_id"] == "123.456"
 
 
+async def test_trigger_to_more_than_100_channels_sends_requests_of_at_most_100(recorder: Recorder) -> None:
+    channels = [f"private-user-{n}" for n in range(1, 251)]
+    result = await service_with(recorder).trigger(channels, "notification.system", {"n": 1}, "1.2")
+    assert result.ok and result.events == 3
+    bodies = recorder.bodies()
+    assert sorted(len(body["channels"]) for body in bodies) == [50, 100, 100]
+    assert sorted(c for body in bodies for c in body["channels"]) == sorted(channels)
+    assert {body["socket_id"] for body in bodies} == {"1.2"}
+    assert {body["data"] for body in bodies} == {'{"n":1}'}
+
+
+async def test_a_split_trigger_fails_when_any_of_its_requests_fails_and_says_how_many(
+    recorder: Recorder,
+) -> None:
+    def answer(request: Received) -> Reply:
+        refused = "private-user-150" in json.loads(request.content)["channels"]
+        return Reply(500, "boom") if refused else Reply()
+
+    recorder.answer = answer
+    result = await service_with(recorder).trigger(
+        [f"private-user-{n}" for n in range(1, 301)], "message.new", {}
+    )
+    assert not result.ok and result.failure is FailureKind.SERVER_ERROR
+    assert result.reason is not None and result.reason.startswith("1 of 3 requests failed")
+    assert len(recorder.requests) == 3
+
+
 async def test_one_kept_alive_connection_carries_every_call(recorder: Recorder) -> None:
     service = service_with(recorder)
     for n in range(3):
@@ -124,7 +151,10 @@ async def test_one_kept_alive_connection_carries_every_call(recorder: Recorder) 
         (lambda s: s.trigger("bad channel!", "message.new", {}), "only letters"),
         (lambda s: s.trigger("a" * 165, "message.new", {}), "at most 164"),
         (lambda s: s.trigger([], "message.new", {}), "at least one channel"),
-        (lambda s: s.trigger([f"c{n}" for n in range(101)], "message.new", {}), "at most 100 channels"),
+        (
+            lambda s: s.trigger([*(f"c{n}" for n in range(150)), "bad channel!"], "message.new", {}),
+            "only letters",
+        ),
         (lambda s: s.trigger(["c1", "c1"], "message.new", {}), "distinct"),
         (lambda s: s.trigger("c1", "MessageNew", {}), "resource.action"),
         (lambda s: s.trigger("c1", "client-typing", {}), "reserved"),
@@ -165,13 +195,13 @@ async def test_batch_is_split_into_requests_of_ten_and_reports_failures_per_even
     recorder.answer = answer
     events = [OutgoingEvent(f"private-user-{n % 3 + 1}", "message.new", {"n": n}) for n in range(25)]
     result = await service_with(recorder).trigger_batch(events)
-    sizes = sorted(len(body["batch"]) for body in recorder.bodies())  # type: ignore[arg-type]
+    sizes = sorted(len(body["batch"]) for body in recorder.bodies())
     assert sizes == [5, 10, 10]
     assert all(r.path == "/apps/100001/batch_events" for r in recorder.requests)
     assert not result.ok
     assert [c.ok for c in result.chunks] == [True, False, True]
     assert [c.events for c in result.chunks] == [10, 10, 5]
-    sent = [json.loads(e["data"])["n"] for body in recorder.bodies() for e in body["batch"]]  # type: ignore[attr-defined]
+    sent = [json.loads(e["data"])["n"] for body in recorder.bodies() for e in body["batch"]]
     assert sorted(sent) == list(range(25))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from waxos.publisher.transport import RawResponse, TransportError, TransportFailure
@@ -38,6 +39,23 @@ class PusherResult:
     retry_after_seconds: float | None = None
     body: dict[str, Any] = field(default_factory=dict)
     events: int = 0
+
+
+def combined(results: Sequence[PusherResult]) -> PusherResult:
+    """One result for the requests of one split call: the first failure (saying how many failed), else ok."""
+    failed = [result for result in results if not result.ok]
+    first = failed[0] if failed else results[0]
+    if len(results) == 1:
+        return first
+    reason = first.reason
+    if failed:
+        reason = f"{len(failed)} of {len(results)} requests failed; the first: {first.reason}"
+    return replace(
+        first,
+        reason=reason,
+        duration_ms=max(result.duration_ms for result in results),
+        events=sum(result.events for result in results),
+    )
 
 
 @dataclass(frozen=True, slots=True)

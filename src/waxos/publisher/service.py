@@ -28,6 +28,7 @@ from waxos.publisher.results import (
     BatchResult,
     FailureKind,
     PusherResult,
+    combined,
     from_response,
     from_transport_error,
 )
@@ -139,7 +140,11 @@ class PusherService:
     async def trigger(
         self, channels: str | Sequence[str], event: str, data: Any, socket_id: str | None = None
     ) -> PusherResult:
-        """Publish one event to 1-100 channels; invalid input raises `PublishInvalid`."""
+        """Publish one event to any number of channels; invalid input raises `PublishInvalid`.
+
+        Pusher takes at most 100 channels per request, so more are sent as requests of 100 (as Laravel's
+        broadcaster does), a few at a time; the result is a failure if any request failed, naming how many.
+        """
         names = [channels] if isinstance(channels, str) else list(channels)
         _check_channels(names, self._master_key is not None)
         _check_event(event)
@@ -152,13 +157,22 @@ class PusherService:
         # A string is forwarded as-is by the SDK, whose own size check (memory size, not bytes)
         # never fires before ours.
         encoded = _encode_data(data)
-        description = f"trigger {event} to {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
-        return await self._call(
-            description,
-            lambda: self._sdk.trigger(names, event, encoded, socket_id),
-            events=1,
-            publish=True,
-        )
+        limit = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+        async def send(chunk: list[str]) -> PusherResult:
+            description = f"trigger {event} to {', '.join(chunk[:3])}{' …' if len(chunk) > 3 else ''}"
+            async with limit:
+                return await self._call(
+                    description,
+                    lambda: self._sdk.trigger(chunk, event, encoded, socket_id),
+                    events=1,
+                    publish=True,
+                )
+
+        chunks = [
+            names[i : i + MAX_CHANNELS_PER_TRIGGER] for i in range(0, len(names), MAX_CHANNELS_PER_TRIGGER)
+        ]
+        return combined(await asyncio.gather(*(send(chunk) for chunk in chunks)))
 
     async def trigger_batch(self, events: Iterable[OutgoingEvent]) -> BatchResult:
         """Publish any number of events in requests of at most 10, a few requests at a time.
@@ -363,8 +377,6 @@ def _check_size(encoded: str, what: str) -> None:
 def _check_channels(channels: list[str], encryption_enabled: bool) -> None:
     if not channels:
         raise PublishInvalid("at least one channel is required")
-    if len(channels) > MAX_CHANNELS_PER_TRIGGER:
-        raise PublishInvalid(f"at most {MAX_CHANNELS_PER_TRIGGER} channels per trigger, got {len(channels)}")
     if len(set(channels)) != len(channels):
         raise PublishInvalid("channels must be distinct")
     for channel in channels:
