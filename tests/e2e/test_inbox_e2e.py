@@ -5,6 +5,7 @@ the API started as `scripts/run` starts them. Every change reaches exactly the r
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,5 +213,50 @@ async def test_every_change_reaches_exactly_the_right_browsers(database_url: str
             assert gap["seqs"] == [5, 6, 7], gap
             a1.wait_for(lambda x: online_of(x, a_online).get(world.acme_agent2.id) is True)
 
+            # Not echoed to the sender: A1's own request is not sent live to A1's socket; the next event
+            # shows A1 the gap and catch-up fills it in.
+            messages_url = f"/api/v1/chats/{chat['id']}/messages"
+            socket = {**as_a1, "X-Socket-ID": a1.of("connected")[-1]["socket_id"]}
+            own = call("POST", messages_url, socket, body="sent by A1", direction="outbound")
+            a2.wait_for(lambda x: count(x, a_chats, "message.new") == 5)
+            call("POST", messages_url, admin, body="next", direction="outbound")
+            a1.wait_for(lambda x: count(x, a_chats, "message.new") == 6)
+            a2.wait_for(lambda x: count(x, a_chats, "message.new") == 6)
+            assert own["id"] in [
+                data["message_id"] for kind, data in a1.applied(a_chats) if kind == "message.new"
+            ]
+            live_a1 = [line["seq"] for line in a1.of("live", a_chats)]
+            live_a2 = [line["seq"] for line in a2.of("live", a_chats)]
+            assert 8 in live_a2 and 8 not in live_a1, (live_a1, live_a2)
+
             for each in (a1, a2, b):
                 assert each.of("follow_error") == [] and each.of("resync") == [], each.lines
+
+            # Access ends with membership: A2 is removed, told why, disconnected within seconds, and
+            # cannot come back to Acme's channels.
+            states_before = len(a2.of("state"))
+            live_before = len(a2.of("live", a_chats))
+            removed_at = time.monotonic()
+            call("DELETE", f"/api/v1/workspaces/{acme}/members/{world.acme_agent2.id}", admin)
+            a2.wait_for(
+                lambda x: "disconnected" in [line["current"] for line in x.of("state")[states_before:]]
+            )
+            disconnected_after = time.monotonic() - removed_at
+            assert disconnected_after < 10, disconnected_after
+            a2_own = user_channel(world.acme_agent2.id)
+            assert "member.removed" in a2.applied_types(a2_own) + [
+                line["type"] for line in a2.of("live", a2_own)
+            ]
+            a1.wait_for(lambda x: online_of(x, a_online).get(world.acme_agent2.id) is False)
+            a1.wait_for(lambda x: "member.removed" in x.applied_types(members_channel(acme)))
+            later = call("POST", messages_url, admin, body="after the removal", direction="outbound")
+            a1.wait_for(lambda x: count(x, a_chats, "message.new") == 7)
+            errors_before = len(a2.of("subscription_error", a_chats))
+            a2.send("connect")
+            a2.wait_for(lambda x: len(x.of("subscription_error", a_chats)) > errors_before)
+            assert a2.of("subscription_error", a_chats)[-1]["status"] == 403
+            a2.wait_for(lambda x: bool(x.of("signed_in")) and len(x.of("state")) > states_before + 1)
+            seen_by_a2 = [data.get("message_id") for _, data in a2.applied(a_chats)]
+            assert later["id"] not in seen_by_a2
+            # The removal's own event (A2's chat unassigned) came before the disconnect; nothing after.
+            assert {line["type"] for line in a2.of("live", a_chats)[live_before:]} <= {"chat.unassigned"}
