@@ -30,7 +30,7 @@ from waxos.events.catalogue import (
     parse_event,
 )
 from waxos.events.envelope import Envelope, EventTooLarge
-from waxos.events.writer import MAX_EVENTS_PER_EMIT, ChannelRefused, emit, emit_many
+from waxos.events.writer import MAX_EVENTS_PER_EMIT, ChannelRefused, emit, emit_each, emit_many
 
 __all__ = [
     "CATALOGUE",
@@ -57,6 +57,7 @@ __all__ = [
     "UnknownEvent",
     "UserOnline",
     "emit",
+    "emit_each",
     "emit_many",
     "parse_event",
 ]

@@ -78,12 +78,7 @@ async def emit_many(
     if socket_id is not None:
         validate_excluded_socket(socket_id)
     for item in events:
-        # The class and its `type` must both be the catalogue's: clients and catch-up rely on it.
-        if CATALOGUE.get(item.type) is not type(item):
-            raise UnknownEvent(
-                f"{type(item).__name__} ({item.type!r}) is not a catalogued event; "
-                f"known: {', '.join(sorted(CATALOGUE))}"
-            )
+        _check_catalogued(item)
     parsed = waxos_channel(channel)
     if parsed.kind is ChannelKind.PUBLIC:
         # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
@@ -128,6 +123,80 @@ async def emit_many(
     )
     await _ring_after_commit(session)
     return envelopes
+
+
+async def emit_each(session: AsyncSession, channels: Sequence[str], event: Event) -> int:
+    """Log `event` once on each of `channels`, each with its own next `seq`, in two statements.
+
+    For fan-outs (an announcement to every workspace): one head upsert for all the channels, which locks
+    their head rows in name order (so concurrent fan-outs queue instead of deadlocking), and one insert.
+    Returns how many were logged; refuses (nothing written) as `emit` does.
+    """
+    names = sorted(set(channels))
+    if not names:
+        return 0
+    if len(names) > MAX_EVENTS_PER_EMIT:
+        raise ValueError(f"at most {MAX_EVENTS_PER_EMIT} channels per call")
+    _check_catalogued(event)
+    occurred_at = utcnow()
+    data = event.data()
+    encoded = []
+    for channel in names:
+        parsed = waxos_channel(channel)
+        if parsed.kind is ChannelKind.PUBLIC:
+            raise ChannelRefused(f"{channel}: sequenced events travel on private or presence channels only")
+        draft = Envelope(
+            id=new_event_id(),
+            type=event.type,
+            channel=channel,
+            seq=_PLACEHOLDER_SEQ,
+            occurred_at=occurred_at,
+            workspace_id=parsed.workspace_id,
+            data=data,
+        )
+        text_ = draft.encode()
+        check_size(parsed.channel, text_)
+        encoded.append((draft, text_))
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
+    upsert = upsert.values([{"channel": name, "head_seq": 1, "pruned_seq": 0} for name in names])
+    heads = dict(
+        (
+            await session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[ChannelHead.channel],
+                    set_={"head_seq": ChannelHead.head_seq + upsert.excluded.head_seq},
+                ).returning(ChannelHead.channel, ChannelHead.head_seq)
+            )
+        ).all()
+    )
+    await session.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "channel": draft.channel,
+                "seq": heads[draft.channel],
+                "id": draft.id,
+                "type": draft.type,
+                "workspace_id": draft.workspace_id,
+                "occurred_at": occurred_at,
+                "payload": _with_seq(text_, heads[draft.channel]),
+                "socket_id": None,
+            }
+            for draft, text_ in encoded
+        ],
+    )
+    await _ring_after_commit(session)
+    return len(names)
+
+
+def _check_catalogued(item: Event) -> None:
+    # The class and its `type` must both be the catalogue's: clients and catch-up rely on it.
+    if CATALOGUE.get(item.type) is not type(item):
+        raise UnknownEvent(
+            f"{type(item).__name__} ({item.type!r}) is not a catalogued event; "
+            f"known: {', '.join(sorted(CATALOGUE))}"
+        )
 
 
 def _with_seq(encoded: str, seq: int) -> str:

@@ -24,7 +24,7 @@ from waxos.auth.models import User, Workspace
 from waxos.channels.names import notifications_channel
 from waxos.db.base import utcnow
 from waxos.db.engine import transaction
-from waxos.events import NotificationSystem, emit
+from waxos.events import NotificationSystem, emit_each
 from waxos.inbox.access import USER_GONE, Actor
 from waxos.inbox.errors import Forbidden
 from waxos.inbox.models import AnnouncementFanout, Level, Notification
@@ -102,8 +102,7 @@ async def fan_out_batch(session: AsyncSession, notification_id: int, batch_size:
         level=notification.level,
         code=notification.code,
     )
-    for workspace_id in workspace_ids:
-        await emit(session, notifications_channel(workspace_id), announcement)
+    await emit_each(session, [notifications_channel(w) for w in workspace_ids], announcement)
     finished = len(workspace_ids) < batch_size
     fanout.done_through = workspace_ids[-1] if workspace_ids else fanout.last_workspace_id
     if finished:
