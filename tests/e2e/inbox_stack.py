@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT, free_port
-from tests.e2e.realtime_stack import wait_for_port, waxos_process
-from tests.support.accounts import PUSHER_KEY, TOKEN_SECRET
+from tests.support.environment import ROOT, free_port
+from tests.support.realtime_stack import wait_for_port, waxos_process
+from tests.support.settings import PUSHER_KEY, TOKEN_SECRET
 
 CLIENT = Path(__file__).with_name("inbox_client.mjs")
 APP_ID, SECRET = "100001", "waxos-dev-secret"

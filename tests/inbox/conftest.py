@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.inbox.helpers import SERVICE_TOKEN
 from tests.support.accounts import Api, running_api
 from tests.support.inbox import EventLog
 from waxos.auth.service_tokens import service_token_digest
-
-SERVICE_TOKEN = "wxs_test-service-token-not-a-secret-0000000000000"
 
 
 @pytest.fixture

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
+from tests.inbox.helpers import open_chat
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.channels.names import chats_channel, user_channel
 
 CUSTOMER = {"customer": {"name": "Cleo Customer", "handle": "+15550100"}}
-
-
-async def open_chat(
-    api: Api, workspace_id: int | None = None, name: str = "Cleo Customer"
-) -> dict[str, object]:
-    workspace_id = workspace_id or api.world.acme.id
-    response = await api.client.post(
-        f"/api/v1/workspaces/{workspace_id}/chats",
-        json={"customer": {"name": name, "handle": "+15550100"}},
-        headers=bearer(
-            api, api.world.acme_agent if workspace_id == api.world.acme.id else api.world.globex_admin
-        ),
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def test_opening_a_chat_answers_the_contract_shape_and_emits_chat_new(api: Api, log: EventLog) -> None:

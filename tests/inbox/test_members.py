@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.inbox.test_chats import open_chat
+from tests.inbox.helpers import open_chat
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.channels.names import chats_channel, members_channel, user_channel

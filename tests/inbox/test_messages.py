@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.inbox.test_chats import open_chat
+from tests.inbox.helpers import open_chat, send
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.channels.names import chats_channel
 from waxos.inbox.schemas import MAX_TEXT_CHARS
-
-
-async def send(
-    api: Api, chat_id: object, body: str = "hello", direction: str = "outbound", **extra: Any
-) -> Any:
-    user = extra.pop("user", api.world.acme_agent)
-    return await api.client.post(
-        f"/api/v1/chats/{chat_id}/messages",
-        json={"body": body, "direction": direction, **extra},
-        headers=bearer(api, user),
-    )
 
 
 async def test_sending_answers_the_contract_shape_and_emits_message_new_once(api: Api, log: EventLog) -> None:

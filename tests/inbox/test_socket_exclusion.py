@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.inbox.test_chats import open_chat
-from tests.inbox.test_messages import send
+from tests.inbox.helpers import open_chat, send
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.inbox.conftest import SERVICE_TOKEN
-from tests.inbox.test_chats import open_chat
+from tests.inbox.helpers import SERVICE_TOKEN, open_chat
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.channels.names import chats_channel, user_channel

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from tests.inbox.conftest import SERVICE_TOKEN
-from tests.inbox.test_chats import open_chat
-from tests.inbox.test_messages import send
+from tests.inbox.helpers import SERVICE_TOKEN, open_chat, send
 from tests.support.accounts import Api
 from tests.support.inbox import EventLog, bearer
 from waxos.auth.models import User

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import PUSHER_KEY, PUSHER_SECRET, Api, running_api
+from tests.support.accounts import Api, running_api
 from tests.support.inbox import EventLog
+from tests.support.settings import PUSHER_KEY, PUSHER_SECRET
 from waxos.auth.models import Membership, Role
 from waxos.channels.names import chats_channel, presence_workspace_channel, staff_online_channel
 from waxos.db.engine import transaction
