@@ -120,7 +120,7 @@ class Browser:
             while True:
                 self.lines.append(self._inbox.get_nowait())
 
-    def wait_for(self, condition: Callable[[Browser], bool], seconds: float = 30.0) -> None:
+    def wait_for(self, condition: Callable[[Browser], bool], seconds: float = 60.0) -> None:
         """Collect lines until `condition(self)` holds; fail with what was seen after a generous deadline."""
         deadline = time.monotonic() + seconds
         while True:
