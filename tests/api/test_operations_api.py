@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.accounts import Api, running_api
 from tests.support.events import emit_messages
 from waxos.auth.models import User
 from waxos.db.engine import transaction
+from waxos.relay import status
+from waxos.relay.status import RelaySnapshot
 from waxos.usage.rollup import roll_up
 
 
@@ -59,3 +62,43 @@ async def test_an_admin_sees_their_workspaces_usage_against_the_plan(api: Api) -
     assert usage["hourly"][-1]["usage"]["events"] == 3
     assert usage["daily"][-1]["usage"]["events"] == 3
     assert sum(point["usage"]["events"] for point in usage["hourly"][:-1]) == 0
+
+
+async def test_an_operator_sees_every_relay_and_the_latest_events(api: Api) -> None:
+    world = api.world
+    await emit_messages(api.sessions, f"private-workspace-{world.acme.id}.chats", 2)
+    now = datetime.now(UTC)
+    async with transaction(api.sessions) as session:
+        snapshot = RelaySnapshot(
+            "relay-a", "primary", "127.0.0.1:1", now, "open", 2, now, 7, 1, {"timeout": 2}
+        )
+        await status.report(session, snapshot, now)
+        operator = await session.scalar(select(User).where(User.email == "operator@waxos.test"))
+    assert operator is not None
+    answer = await api.client.get("/api/v1/ops/relay", headers=bearer(api, operator))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["backlog"] == 2 and report["oldest_undelivered_seconds"] >= 0
+    (relay,) = report["relays"]
+    assert (relay["owner"], relay["breaker"], relay["silent"]) == ("relay-a", "open", False)
+    assert report["failures_by_kind"] == {"timeout": 2}
+    assert [(e["seq"], e["delivered_at"]) for e in report["recent"]] == [(2, None), (1, None)]
+
+
+async def test_an_operator_sees_every_workspace_and_user_channels_in_the_totals(api: Api) -> None:
+    world = api.world
+    await emit_messages(api.sessions, f"private-workspace-{world.acme.id}.chats", 3)
+    await emit_messages(api.sessions, f"private-workspace-{world.globex.id}.chats", 2)
+    await emit_messages(api.sessions, f"private-user-{world.acme_agent.id}", 1)
+    async with transaction(api.sessions) as session:
+        await roll_up(session, [datetime.now(UTC)], {})
+        operator = await session.scalar(select(User).where(User.email == "operator@waxos.test"))
+    assert operator is not None
+    usage = (await api.client.get("/api/v1/ops/usage", headers=bearer(api, operator))).json()
+    assert usage["scope"] == "all"
+    assert {w["name"]: w["today"]["events"] for w in usage["workspaces"]} == {"Acme": 3, "Globex": 2}
+    assert usage["today"]["events"] == 6  # the user channel's event counts towards the account
+    one = await api.client.get(
+        "/api/v1/ops/usage", params={"workspace_id": world.globex.id}, headers=bearer(api, operator)
+    )
+    assert [w["name"] for w in one.json()["workspaces"]] == ["Globex"]

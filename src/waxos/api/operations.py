@@ -38,7 +38,7 @@ _FORBIDDEN: dict[int | str, dict[str, Any]] = {
 
 def is_operator(user: User) -> bool:
     """Whether the user is a platform operator (sees every workspace's operations)."""
-    return bool(getattr(user, "is_operator", False))
+    return user.is_operator
 
 
 def _require_operator(user: User) -> None:

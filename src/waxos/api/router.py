@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from waxos.api import auth, console, events, health, operations, pusher_auth, realtime
+from waxos.api import auth, console, events, health, operations, presence, pusher_auth, realtime
 from waxos.api.openapi import event_producers
 from waxos.inbox.routes import router as inbox_router
 from waxos.webhooks.routes import router as webhooks_router
@@ -18,6 +18,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(realtime.router)
     app.include_router(events.router)
     app.include_router(operations.router)
+    app.include_router(presence.router)
     app.include_router(console.router)
     console.mount_static(app)
     app.include_router(inbox_router)
