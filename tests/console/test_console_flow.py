@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.inbox_stack import inbox_stack
 from tests.support.accounts import FAST_HASHER, TEST_PASSWORD, migrated
 from tests.support.browser import browser, offline_context
+from tests.support.run_stack import inbox_stack
 from waxos.auth.seed import seed_demo
 from waxos.db.engine import transaction
 

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.inbox_stack import Browser, Stack, inbox_stack
+from tests.e2e.inbox_stack import Browser
 from tests.support.accounts import TEST_PASSWORD, World, build_world, migrated
 from tests.support.environment import require_node
+from tests.support.run_stack import Stack, inbox_stack
 from tests.support.settings import PUSHER_KEY
 from waxos.auth.models import User
 from waxos.auth.service_tokens import service_token_digest
