@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.support.accounts import migrated
 from tests.support.events import CHATS, OTHER, emit_messages, log_rows, message
@@ -238,3 +238,41 @@ async def test_committing_rings_the_doorbell_and_rolling_back_does_not(database_
             assert await doorbell.wait(1.0)
         finally:
             unregister()
+
+
+async def test_emit_is_one_round_trip_to_the_database(database_url: str) -> None:
+    # PostgreSQL: one statement (the head, the rows and the NOTIFY in one CTE). SQLite: one hop to the
+    # driver's thread for both statements, through aiosqlite's `_execute` (this fails if it disappears).
+    async with migrated(database_url) as (engine, sessions):
+        statements: list[str] = []
+        hops = 0
+
+        def count_statement(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        async with transaction(sessions) as session:
+            await session.execute(select(func.count()).select_from(ChannelHead))  # the transaction began
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            if database_url.startswith("sqlite"):
+                execute = driver._execute  # type: ignore[union-attr]
+
+                async def counted(*args: object, **kwargs: object) -> object:
+                    nonlocal hops
+                    hops += 1
+                    return await execute(*args, **kwargs)
+
+                driver._execute = counted  # type: ignore[union-attr]
+            event.listen(engine.sync_engine, "before_cursor_execute", count_statement)
+            try:
+                envelopes = await emit_many(session, CHATS, [message(1), message(2), message(3)])
+                emit_hops = hops
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", count_statement)
+        rows = await log_rows(sessions)
+    if database_url.startswith("sqlite"):
+        assert statements == [] and emit_hops == 1
+    else:
+        assert len(statements) == 1 and "pg_notify" in statements[0]
+    assert [envelope.seq for envelope in envelopes] == [1, 2, 3]
+    assert [row.payload for row in rows] == [envelope.encode() for envelope in envelopes]

@@ -14,10 +14,9 @@ statement of your transaction, so other writers to that channel wait as little a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Executable, Integer, Table, bindparam, event, insert, text
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from waxos.channels.names import validate_socket_id, waxos_channel
 from waxos.db.base import utcnow
 from waxos.events import wakeup
+from waxos.events.append import PLACEHOLDER_SEQ, Draft, append, with_seq
 from waxos.events.catalogue import CATALOGUE, Event, UnknownEvent
 from waxos.events.envelope import Envelope, check_size, new_event_id
 from waxos.events.tables import SOCKET_ID_LENGTH, ChannelHead, LoggedEvent
@@ -36,8 +36,6 @@ _PENDING = "waxos.events.pending"
 _events = cast(Table, LoggedEvent.__table__)
 _INSERT_EVENTS = insert(_events)
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
-_PLACEHOLDER_SEQ = 2**62
-_PLACEHOLDER_FIELD = f'"seq":{_PLACEHOLDER_SEQ},'
 
 
 class ChannelRefused(ValueError):
@@ -70,7 +68,7 @@ async def emit(
 async def emit_many(
     session: AsyncSession, channel: str, events: Sequence[Event], *, socket_id: str | None = None
 ) -> list[Envelope]:
-    """Log several events on one channel, in order, with consecutive `seq`s (one round trip each way)."""
+    """Log several events on one channel, in order, with consecutive `seq`s, in one round trip."""
     if not events:
         return []
     if len(events) > MAX_EVENTS_PER_EMIT:
@@ -84,12 +82,12 @@ async def emit_many(
         # Catch-up serves only channels the policy authorizes, and public ones are anyone's (D1).
         raise ChannelRefused(f"{channel}: sequenced events travel on private or presence channels only")
     occurred_at = utcnow()
-    drafts = [
+    envelopes = [
         Envelope(
             id=new_event_id(),
             type=item.type,
             channel=channel,
-            seq=_PLACEHOLDER_SEQ,
+            seq=PLACEHOLDER_SEQ,
             occurred_at=occurred_at,
             workspace_id=parsed.workspace_id,
             data=item.data(),
@@ -98,31 +96,13 @@ async def emit_many(
     ]
     # Encoded once, with the largest seq the channel could reach: that is the size checked (before taking
     # the channel's lock), and the real seq is spliced into the same text once it is known.
-    encoded = [draft.encode() for draft in drafts]
-    for text_ in encoded:
-        check_size(parsed.channel, text_)
-    head = await _advance_head(session, channel, len(drafts))
+    drafts = [Draft(envelope.id, envelope.type, envelope.encode()) for envelope in envelopes]
+    for draft in drafts:
+        check_size(parsed.channel, draft.payload)
+    head = await append(session, channel, parsed.workspace_id, occurred_at, drafts, socket_id)
+    _ring_after_commit(session)
     first = head - len(drafts) + 1
-    envelopes = [draft.model_copy(update={"seq": first + n}) for n, draft in enumerate(drafts)]
-    # Core rather than ORM insert: the ORM's bulk path costs more than the statement itself here.
-    await session.execute(
-        _INSERT_EVENTS,
-        [
-            {
-                "channel": channel,
-                "seq": envelope.seq,
-                "id": envelope.id,
-                "type": envelope.type,
-                "workspace_id": envelope.workspace_id,
-                "occurred_at": occurred_at,
-                "payload": _with_seq(text_, envelope.seq),
-                "socket_id": socket_id,
-            }
-            for envelope, text_ in zip(envelopes, encoded, strict=True)
-        ],
-    )
-    await _ring_after_commit(session)
-    return envelopes
+    return [envelope.model_copy(update={"seq": first + n}) for n, envelope in enumerate(envelopes)]
 
 
 async def emit_each(session: AsyncSession, channels: Sequence[str], event: Event) -> int:
@@ -149,7 +129,7 @@ async def emit_each(session: AsyncSession, channels: Sequence[str], event: Event
             id=new_event_id(),
             type=event.type,
             channel=channel,
-            seq=_PLACEHOLDER_SEQ,
+            seq=PLACEHOLDER_SEQ,
             occurred_at=occurred_at,
             workspace_id=parsed.workspace_id,
             data=data,
@@ -180,13 +160,16 @@ async def emit_each(session: AsyncSession, channels: Sequence[str], event: Event
                 "type": draft.type,
                 "workspace_id": draft.workspace_id,
                 "occurred_at": occurred_at,
-                "payload": _with_seq(text_, heads[draft.channel]),
+                "payload": with_seq(text_, heads[draft.channel]),
                 "socket_id": None,
             }
             for draft, text_ in encoded
         ],
     )
-    await _ring_after_commit(session)
+    if dialect == "postgresql":
+        # emit's own statement carries its NOTIFY; this fan-out's two statements need a third.
+        await session.execute(_NOTIFY, {"channel": wakeup.NOTIFY_CHANNEL})
+    _ring_after_commit(session)
     return len(names)
 
 
@@ -199,53 +182,18 @@ def _check_catalogued(item: Event) -> None:
         )
 
 
-def _with_seq(encoded: str, seq: int) -> str:
-    """`encoded` (an envelope with the placeholder seq) with `seq` instead: equal to encoding it anew.
+def _ring_after_commit(session: AsyncSession) -> None:
+    """Wake this process's relays once this transaction commits; roll back and nobody is woken.
 
-    The envelope's fields come in declaration order, and `id`, `type` and `channel`, which precede `seq`,
-    cannot contain a quote, so the first occurrence is the envelope's own `seq`.
+    Relays in other processes hear PostgreSQL's NOTIFY, which the logging statements send.
     """
-    before, found, after = encoded.partition(_PLACEHOLDER_FIELD)
-    if not found:
-        raise RuntimeError("an envelope without the placeholder seq")
-    return f'{before}"seq":{seq},{after}'
-
-
-@cache
-def _head_statement(dialect: str) -> Executable:
-    """The head upsert with RETURNING, built once per dialect: building it per call showed in
-    `bench/emit_latency.py`."""
-    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ChannelHead)
-    count = bindparam("head_count", type_=Integer())
-    statement = upsert.values(channel=bindparam("head_channel"), head_seq=count, pruned_seq=0)
-    upserted = statement.on_conflict_do_update(
-        index_elements=[ChannelHead.channel], set_={"head_seq": ChannelHead.head_seq + count}
-    )
-    return cast(Executable, upserted.returning(ChannelHead.head_seq))
-
-
-async def _advance_head(session: AsyncSession, channel: str, count: int) -> int:
-    """Reserve `count` sequence numbers on `channel`; the row stays locked until commit."""
-    statement = _head_statement(session.get_bind().dialect.name)
-    parameters = {"head_channel": channel, "head_count": count}
-    # An upsert with RETURNING always returns the row, so `one()` cannot fail.
-    return int((await session.execute(statement, parameters)).scalar_one())
-
-
-async def _ring_after_commit(session: AsyncSession) -> None:
-    """Wake relays once this transaction commits; roll back and nobody is woken."""
     sync_session = session.sync_session
     info: dict[str, Any] = sync_session.info
     if not info.get(_HOOKED):
         info[_HOOKED] = True
         event.listen(sync_session, "after_commit", _after_commit)
         event.listen(sync_session, "after_rollback", _after_rollback)
-    if info.get(_PENDING):
-        return
     info[_PENDING] = True
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered by PostgreSQL only at commit, to relays in other processes; one per transaction.
-        await session.execute(_NOTIFY, {"channel": wakeup.NOTIFY_CHANNEL})
 
 
 def _after_commit(sync_session: Session) -> None:
