@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, case, delete, func, or_, select, true
+from sqlalchemy import Select, String, case, delete, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,9 +49,15 @@ async def channels_to_claim(
     A read: it can run in a read-only transaction, so a relay whose leases are all fresh can look for
     work without taking SQLite's write lock.
     """
+    query = candidates_query(owner, now, limit, exclude)
+    return [Candidate(channel, until) for channel, until in await session.execute(query)]
+
+
+def candidates_query(owner: str, now: datetime, limit: int, exclude: Sequence[str] = ()) -> Select[Any]:
+    """The query behind `channels_to_claim`: (channel, mine_until) rows, oldest work first."""
     # One lease row per channel at most, so grouping by its columns keeps one row per channel.
-    mine_until = case((RelayLease.owner == owner, RelayLease.expires_at), else_=None)
-    query = (
+    mine_until = case((RelayLease.owner == owner, RelayLease.expires_at), else_=None).label("mine_until")
+    return (
         select(LoggedEvent.channel, mine_until)
         .outerjoin(RelayLease, RelayLease.channel == LoggedEvent.channel)
         .where(
@@ -62,7 +69,6 @@ async def channels_to_claim(
         .order_by(func.min(LoggedEvent.occurred_at))
         .limit(limit)
     )
-    return [Candidate(channel, until) for channel, until in await session.execute(query)]
 
 
 async def claim(

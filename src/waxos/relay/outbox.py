@@ -11,7 +11,8 @@ from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waxos.events.tables import LoggedEvent
-from waxos.relay.leases import RelayLease
+from waxos.relay import leases
+from waxos.relay.leases import Candidate, RelayLease
 
 _events = cast(Table, LoggedEvent.__table__)
 
@@ -27,6 +28,57 @@ class PendingEvent:
     occurred_at: datetime
     # The connection that caused the event, which Pusher leaves out (None: everyone gets it).
     socket_id: str | None = None
+
+
+async def work(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    limit: int,
+    per_channel: int,
+    exclude: Sequence[str] = (),
+) -> tuple[list[Candidate], list[PendingEvent]]:
+    """`channels_to_claim` and `undelivered` of those channels as one statement: one trip per round.
+
+    A read, for the relay's read-only rounds; when a lease needs taking or renewing, the relay claims
+    and reads again under the write lock.
+    """
+    candidates = leases.candidates_query(owner, now, limit, exclude).cte("candidates")
+    numbered = (
+        select(
+            LoggedEvent.channel,
+            LoggedEvent.seq,
+            LoggedEvent.type,
+            LoggedEvent.payload,
+            LoggedEvent.occurred_at,
+            func.row_number()
+            .over(partition_by=LoggedEvent.channel, order_by=LoggedEvent.seq)
+            .label("position"),
+        )
+        .join(candidates, candidates.c.channel == LoggedEvent.channel)
+        .where(LoggedEvent.delivered_at.is_(None))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            candidates.c.channel,
+            candidates.c.mine_until,
+            numbered.c.seq,
+            numbered.c.type,
+            numbered.c.payload,
+            numbered.c.occurred_at,
+        )
+        .join(numbered, numbered.c.channel == candidates.c.channel)
+        .where(numbered.c.position <= per_channel)
+        .order_by(candidates.c.channel, numbered.c.seq)
+    )
+    found: dict[str, Candidate] = {}
+    pending = []
+    for channel, mine_until, seq, type_, payload, occurred_at in rows:
+        if channel not in found:
+            found[channel] = Candidate(channel, mine_until)
+        pending.append(PendingEvent(channel, seq, type_, payload, occurred_at))
+    return list(found.values()), pending
 
 
 async def undelivered(session: AsyncSession, channels: Sequence[str], per_channel: int) -> list[PendingEvent]:

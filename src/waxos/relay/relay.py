@@ -352,13 +352,10 @@ class Relay:
         now = utcnow()
         renew_before = now + timedelta(seconds=config.lease_seconds / 2)
         async with self._reads() as session:
-            candidates = await leases.channels_to_claim(
-                session, config.owner, now, config.max_channels, exclude=held
+            candidates, pending = await outbox.work(
+                session, config.owner, now, config.max_channels, config.per_channel, exclude=held
             )
             if all(c.mine_until is not None and c.mine_until >= renew_before for c in candidates):
-                pending = await outbox.undelivered(
-                    session, [c.channel for c in candidates], config.per_channel
-                )
                 until = min((c.mine_until for c in candidates if c.mine_until is not None), default=now)
                 return pending, (until - now).total_seconds(), self._left_work(candidates, pending)
         until = now + timedelta(seconds=config.lease_seconds)
