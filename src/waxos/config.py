@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     waxos_log_level: str = "INFO"
     waxos_run_relay: bool = True
     waxos_event_retention_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 72.0
+    # How long a relay's claim on a channel lasts unless renewed: a crashed relay's channels are taken
+    # over after at most this (plus the other relay's next look, a second at most).
+    waxos_relay_lease_seconds: Annotated[float, Field(ge=0.5, le=3600)] = 3.0
     # The Pusher plan's limits (account-wide, as Pusher counts them), for the usage view and the alerts;
     # the defaults are Pusher's "Startup" plan. The warn ratio is where the near-limit alerts fire.
     waxos_plan_max_connections: Annotated[int, Field(ge=1)] = 500

@@ -84,10 +84,10 @@ def emit_command(ctx: click.Context, channel: str, event: str, data: str, repeat
 @click.option("--relay-id", default=None, help="This relay's lease owner name [default: host-pid-random].")
 @click.option(
     "--lease-seconds",
-    default=30.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0.5, 3600),
-    help="How long another relay waits before taking over the channels of one that died.",
+    help="How long another relay waits before taking over the channels of one that died "
+    "[default: WAXOS_RELAY_LEASE_SECONDS, 3].",
 )
 @click.option(
     "--metrics-port",
@@ -97,7 +97,7 @@ def emit_command(ctx: click.Context, channel: str, event: str, data: str, repeat
 )
 @click.pass_context
 def relay_command(
-    ctx: click.Context, relay_id: str | None, lease_seconds: float, metrics_port: int | None
+    ctx: click.Context, relay_id: str | None, lease_seconds: float | None, metrics_port: int | None
 ) -> None:
     """Deliver the event log to Pusher until SIGTERM or SIGINT (`waxos serve` runs one by default).
 
@@ -105,11 +105,10 @@ def relay_command(
     """
     settings = settings_from(ctx)
     port = settings.waxos_relay_metrics_port if metrics_port is None else metrics_port
-    config = RelayConfig(
+    config = RelayConfig.from_settings(
+        settings,
         owner=relay_id or default_owner(),
-        lease_seconds=lease_seconds,
-        request_timeout=settings.pusher_timeout_seconds,
-        retention_hours=settings.waxos_event_retention_hours,
+        lease_seconds=settings.waxos_relay_lease_seconds if lease_seconds is None else lease_seconds,
     )
 
     async def run() -> None:

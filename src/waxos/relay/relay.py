@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -70,10 +71,11 @@ class RelayConfig:
     """Tuning of one relay; the defaults suit production."""
 
     owner: str = field(default_factory=default_owner)
-    lease_seconds: float = 30.0
+    # A crashed relay's channels wait this long, plus the other relay's next look (`sweep_seconds`).
+    lease_seconds: float = 3.0
     # Bounds each request to Pusher; no request starts with less than this left of the round's leases.
-    request_timeout: float = 5.0
-    sweep_seconds: float = 2.0
+    request_timeout: float = 1.0
+    sweep_seconds: float = 1.0
     max_channels: int = 100
     per_channel: int = 100
     lanes: int = 4
@@ -85,6 +87,22 @@ class RelayConfig:
     status_every_seconds: float = 5.0
     # How often pending terminate-user-connections requests are looked for (and sent).
     terminate_every_seconds: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> RelayConfig:
+        """The configuration `waxos serve` and `waxos relay` run with.
+
+        The request timeout is `PUSHER_TIMEOUT_SECONDS`, but at most a third of the lease: a request must
+        end before the lease it started under can pass to another relay, and a round should have time for
+        more than one request per lane.
+        """
+        lease = overrides.pop("lease_seconds", settings.waxos_relay_lease_seconds)
+        return cls(
+            lease_seconds=lease,
+            request_timeout=min(settings.pusher_timeout_seconds, lease / 3),
+            retention_hours=settings.waxos_event_retention_hours,
+            **overrides,
+        )
 
 
 class Outcome(enum.Enum):
@@ -465,10 +483,7 @@ def relay_for(
     primary = providers.service(Provider.PRIMARY)
     registry = primary.metrics.registry
     watch = ProviderWatch(providers, make_sessionmaker(engine), ProviderMetrics(registry))
-    config = config or RelayConfig(
-        request_timeout=settings.pusher_timeout_seconds,
-        retention_hours=settings.waxos_event_retention_hours,
-    )
+    config = config or RelayConfig.from_settings(settings)
     return Relay(engine, primary, config, RelayMetrics(registry), watch=watch)
 
 
