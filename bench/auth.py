@@ -239,7 +239,8 @@ def main() -> None:
         env_file.write_text(
             f"DATABASE_URL={database_url}\nWAXOS_SECRET_KEY={TOKEN_SECRET}\nPUSHER_APP_ID=100001\n"
             f"PUSHER_KEY=bench-key\nPUSHER_SECRET={PUSHER_SECRET}\nPUSHER_CLUSTER=local\n"
-            "PUSHER_HOST=127.0.0.1\nPUSHER_PORT=6001\nPUSHER_USE_TLS=false\n"
+            # A closed port: a developer's local server on 6001 (other credentials) would refuse start-up.
+            f"PUSHER_HOST=127.0.0.1\nPUSHER_PORT={free_port()}\nPUSHER_USE_TLS=false\n"
         )
         token = issue_access_token(user_id, TOKEN_SECRET, timedelta(hours=1), utcnow())
         targets = [

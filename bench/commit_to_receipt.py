@@ -1,6 +1,7 @@
 """Benchmark: from an emitting transaction's commit to a pusher-js subscriber receiving the event.
 
 Run:  .venv/bin/python bench/commit_to_receipt.py [--database-url URL] [--seconds 5] [--rates 100,1000]
+      [--samples FILE]
 
 One process emits events at a fixed rate (one event per transaction, over 10 channels) with the relay
 running in the same process, as in `waxos serve`; the local Pusher server runs in its own process, and a
@@ -112,22 +113,28 @@ async def run_rate(url: str, port: int, subscriber: Subscriber, rate: int, secon
     return [subscriber.received[key] - at for key, at in committed.items()]
 
 
+def subscribed(subscriber: Subscriber) -> None:
+    """Wait until the subscriber has joined every channel."""
+    deadline = time.monotonic() + 20
+    while subscriber.subscribed < len(CHANNELS):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the subscriber did not subscribe")
+        time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rates", default="100,1000")
+    parser.add_argument("--samples", default=None, help="write every latency (ms) per rate here, as JSON")
     args = parser.parse_args()
     results = {}
     with database(args.database_url) as url, local_pusher_server() as port:
         asyncio.run(upgrade(url))
         subscriber = Subscriber(port)
         try:
-            deadline = time.monotonic() + 20
-            while subscriber.subscribed < len(CHANNELS):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the subscriber did not subscribe")
-                time.sleep(0.05)
+            subscribed(subscriber)
             for rate in (int(r) for r in args.rates.split(",")):
                 results[rate] = asyncio.run(run_rate(url, port, subscriber, rate, args.seconds))
         finally:
@@ -136,6 +143,8 @@ def main() -> None:
     print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
     print(f"database: {describe_database(url)}")
+    if args.samples:
+        Path(args.samples).write_text(json.dumps({str(rate): values for rate, values in results.items()}))
     for rate, latencies in results.items():
         print(
             f"{rate:>5} events/s: p50 {percentile(latencies, 0.5):6.1f} ms  "

@@ -95,7 +95,8 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_repeats_only_its_batch
                 for channel in channels:
                     await emit_messages(sessions, channel, per_channel)
                 env = server_env(database_url, server.port)
-                relay_args = ("relay", "--lease-seconds", "1")
+                # The default lease (3 s): the second relay takes over once the killed one's lease ends.
+                relay_args = ("relay",)
                 with waxos_process(*relay_args, env=env) as relay:
                     await until_delivered(sessions, 300, seconds=60)
                     relay.kill()
