@@ -269,26 +269,23 @@ async def test_encrypted_channel_cannot_be_triggered_with_others(recorder: Recor
 
 
 @pytest.mark.parametrize(
-    ("status", "kind", "retryable"),
+    ("status", "kind"),
     [
-        (400, FailureKind.INVALID, False),
-        (404, FailureKind.INVALID, False),
-        (413, FailureKind.INVALID, False),
-        (401, FailureKind.UNAUTHORIZED, False),
-        (403, FailureKind.UNAUTHORIZED, False),
-        (429, FailureKind.RATE_LIMITED, True),
-        (500, FailureKind.SERVER_ERROR, True),
-        (503, FailureKind.SERVER_ERROR, True),
+        (400, FailureKind.INVALID),
+        (404, FailureKind.INVALID),
+        (413, FailureKind.INVALID),
+        (401, FailureKind.UNAUTHORIZED),
+        (403, FailureKind.UNAUTHORIZED),
+        (429, FailureKind.RATE_LIMITED),
+        (500, FailureKind.SERVER_ERROR),
+        (503, FailureKind.SERVER_ERROR),
     ],
 )
-async def test_http_errors_map_to_failure_kinds(
-    status: int, kind: FailureKind, retryable: bool, recorder: Recorder
-) -> None:
+async def test_http_errors_map_to_failure_kinds(status: int, kind: FailureKind, recorder: Recorder) -> None:
     recorder.answer = lambda _r: Reply(status, "nope", {"Retry-After": "7"})
     result = await service_with(recorder).trigger("c1", "message.new", {})
     assert not result.ok
     assert result.failure is kind and result.status == status
-    assert result.failure.retryable is retryable
     assert result.retry_after_seconds == (7.0 if status == 429 else None)
     assert "nope" in (result.reason or "")
 

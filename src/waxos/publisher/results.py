@@ -14,17 +14,12 @@ from waxos.publisher.transport import RawResponse, TransportError, TransportFail
 class FailureKind(enum.StrEnum):
     """Why a call failed, in the terms a caller acts on (retry, fix credentials, fix input)."""
 
-    INVALID = "invalid"  # 400, 404, 413: retrying the same request cannot help
+    INVALID = "invalid"  # 400, 404, 413: Pusher refused the request (the relay retries all but 400)
     UNAUTHORIZED = "unauthorized"  # 401, 403: credentials or app id are wrong
     RATE_LIMITED = "rate_limited"  # 429: retry after the delay the server gave
     SERVER_ERROR = "server_error"  # 5xx or an unreadable answer: retry later
     TIMEOUT = "timeout"  # no answer within the configured timeout
     UNREACHABLE = "unreachable"  # refused, DNS failure, reset
-
-    @property
-    def retryable(self) -> bool:
-        """True when the same request may succeed later."""
-        return self not in {FailureKind.INVALID, FailureKind.UNAUTHORIZED}
 
 
 @dataclass(frozen=True, slots=True)
