@@ -14,11 +14,12 @@ import time
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import require_node
-from tests.e2e.realtime_stack import SECRET, NodeFollower, server_env, waxos_process
-from tests.support.accounts import PUSHER_KEY, migrated
+from tests.support.accounts import migrated
+from tests.support.environment import require_node
 from tests.support.events import emit_messages
 from tests.support.local_pusher import running_local_pusher
+from tests.support.realtime_stack import SECRET, NodeFollower, server_env, waxos_process
+from tests.support.settings import PUSHER_KEY
 from waxos.relay.leases import RelayLease
 
 CHANNELS = ["private-workspace-1.chats", "private-workspace-2.chats", "private-workspace-3.chats"]
