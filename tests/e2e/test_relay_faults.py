@@ -95,8 +95,11 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_repeats_only_its_batch
                 for channel in channels:
                     await emit_messages(sessions, channel, per_channel)
                 env = server_env(database_url, server.port)
-                # The default lease (3 s): the second relay takes over once the killed one's lease ends.
-                relay_args = ("relay",)
+                # A lease long enough that the relay's request timeout (a third of it, at most
+                # PUSHER_TIMEOUT_SECONDS) stays 5 s: on a loaded machine a slow answer taken for a timeout
+                # is re-sent, which would add repeats beyond the killed round's. The second relay takes
+                # over when the killed one's lease ends.
+                relay_args = ("relay", "--lease-seconds", "15")
                 with waxos_process(*relay_args, env=env) as relay:
                     await until_delivered(sessions, 300, seconds=60)
                     relay.kill()
