@@ -51,6 +51,7 @@ async def work(
             LoggedEvent.type,
             LoggedEvent.payload,
             LoggedEvent.occurred_at,
+            LoggedEvent.socket_id,
             func.row_number()
             .over(partition_by=LoggedEvent.channel, order_by=LoggedEvent.seq)
             .label("position"),
@@ -67,6 +68,7 @@ async def work(
             numbered.c.type,
             numbered.c.payload,
             numbered.c.occurred_at,
+            numbered.c.socket_id,
         )
         .join(numbered, numbered.c.channel == candidates.c.channel)
         .where(numbered.c.position <= per_channel)
@@ -74,10 +76,10 @@ async def work(
     )
     found: dict[str, Candidate] = {}
     pending = []
-    for channel, mine_until, seq, type_, payload, occurred_at in rows:
+    for channel, mine_until, seq, type_, payload, occurred_at, socket_id in rows:
         if channel not in found:
             found[channel] = Candidate(channel, mine_until)
-        pending.append(PendingEvent(channel, seq, type_, payload, occurred_at))
+        pending.append(PendingEvent(channel, seq, type_, payload, occurred_at, socket_id))
     return list(found.values()), pending
 
 
