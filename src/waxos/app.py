@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, show_parameters=settings.waxos_log_sql_parameters)
         pusher = PusherService(settings)
         app.state.settings = settings
         app.state.engine = engine

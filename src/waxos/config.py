@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     waxos_secret_key: Annotated[SecretStr, Field(validate_default=True)] = SecretStr(DEVELOPMENT_SECRET_KEY)
     waxos_access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     waxos_log_level: str = "INFO"
+    # Let the database driver log SQL with its parameters (emails, password hashes): debugging only.
+    waxos_log_sql_parameters: bool = False
     waxos_run_relay: bool = True
     waxos_event_retention_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 72.0
     # How long a relay's claim on a channel lasts unless renewed: a crashed relay's channels are taken

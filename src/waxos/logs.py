@@ -37,8 +37,12 @@ class SecretMasker(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send records to stderr at `level`, with `secrets` masked on every handler's output."""
+def configure_logging(level: str, secrets: Iterable[str] = (), *, sql_parameters: bool = False) -> None:
+    """Send records to stderr at `level`, with `secrets` masked on every handler's output.
+
+    The database driver's debug lines carry every SQL parameter (emails at login, hashes when seeding):
+    they stay off, even at DEBUG, unless `sql_parameters` asks for them.
+    """
     root = logging.getLogger()
     root.setLevel(level)
     handler = logging.StreamHandler(sys.stderr)
@@ -52,6 +56,10 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     for noisy in ("httpx", "httpcore"):
         # httpx logs full request URLs at INFO, and ours carry signed query strings.
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # aiosqlite logs each call with its arguments at DEBUG; SQLAlchemy's engine logs statements and
+    # parameters at INFO (engines also hide parameters, see `waxos.db.engine.make_engine`).
+    for driver in ("aiosqlite", "sqlalchemy.engine"):
+        logging.getLogger(driver).setLevel(logging.NOTSET if sql_parameters else logging.WARNING)
 
 
 def secret_values(*values: str | None) -> list[str]:

@@ -84,6 +84,7 @@ def _token(algorithm: str = "HS256", **changes: object) -> str:
         pytest.param(_token(sub="0"), id="zero-user"),
         pytest.param(_token(sub="12a"), id="non-numeric-user"),
         pytest.param(_token(sub="١٢"), id="non-ascii-digits"),
+        pytest.param(_token(sub="42\n"), id="trailing-newline"),
         pytest.param("not.a.token", id="garbage"),
         pytest.param("", id="empty"),
     ],

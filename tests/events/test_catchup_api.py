@@ -59,6 +59,32 @@ async def test_the_channel_policy_is_the_one_for_subscriptions(database_url: str
         assert (await status(world.token(world.acme_admin), "bad channel!"))[0] == 400
 
 
+async def test_encrypted_channels_are_refused_when_encryption_is_disabled(database_url: str) -> None:
+    # Without a master key the channel cannot be subscribed to; catch-up must not serve its events in
+    # plaintext either (the relay cannot seal them, so they sit in the log as they were emitted).
+    async with running_api(database_url, pusher_encryption_master_key_base64=None) as api:
+        world = api.world
+        channel = f"private-encrypted-workspace-{world.acme.id}.chats"
+        await emit_messages(api.sessions, channel, 2)
+        member = {"Authorization": f"Bearer {world.token(world.acme_agent)}"}
+        outsider = {"Authorization": f"Bearer {world.token(world.globex_admin)}"}
+        refused = await api.client.get(URL, params={"channel": channel, "after": 0}, headers=member)
+        denied = await api.client.get(URL, params={"channel": channel, "after": 0}, headers=outsider)
+    assert (refused.status_code, refused.json()["code"]) == (400, "encryption_disabled")
+    assert "events" not in refused.json()
+    # The policy answers first: a non-member learns nothing about the server's configuration.
+    assert (denied.status_code, denied.json()["code"]) == (403, "channel_denied")
+
+
+async def test_encrypted_channels_are_served_to_members_when_encryption_is_enabled(database_url: str) -> None:
+    async with running_api(database_url) as api:
+        channel = f"private-encrypted-workspace-{api.world.acme.id}.chats"
+        await emit_messages(api.sessions, channel, 2)
+        headers = {"Authorization": f"Bearer {api.world.token(api.world.acme_agent)}"}
+        response = await api.client.get(URL, params={"channel": channel, "after": 0}, headers=headers)
+    assert response.status_code == 200 and response.json()["head"] == 2
+
+
 async def test_limits_and_positions_are_validated(database_url: str) -> None:
     async with running_api(database_url) as api:
         channel = private_workspace_channel(api.world.acme.id, "chats")

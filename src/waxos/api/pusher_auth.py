@@ -172,10 +172,27 @@ def _signature(
     channel = decision.channel.channel
     if decision.presence is not None:
         return pusher.authenticate_presence_channel(socket_id, channel, decision.presence)
-    if channel.kind is ChannelKind.ENCRYPTED and settings.pusher_encryption_master_key_base64 is None:
-        # Allowed, but this deployment holds no master key to derive the channel's shared secret from.
-        raise ApiError(400, "encryption_disabled", "encrypted channels are not enabled on this server")
+    refuse_unless_encryption_enabled(channel, settings)
     return pusher.authenticate_private_channel(socket_id, channel)
+
+
+ENCRYPTION_DISABLED = "encrypted channels are not enabled on this server"
+
+
+def encryption_disabled(channel: ChannelName, settings: Settings) -> bool:
+    """True for a `private-encrypted-` channel on a server without a master key.
+
+    Without the key there is no shared secret to subscribe with, and catch-up must not serve in plaintext
+    what such a channel would carry sealed. Asked after the policy allowed the channel, so a non-member
+    learns nothing from it.
+    """
+    return channel.kind is ChannelKind.ENCRYPTED and settings.pusher_encryption_master_key_base64 is None
+
+
+def refuse_unless_encryption_enabled(channel: ChannelName, settings: Settings) -> None:
+    """400 `encryption_disabled` when `encryption_disabled(channel, settings)`."""
+    if encryption_disabled(channel, settings):
+        raise ApiError(400, "encryption_disabled", ENCRYPTION_DISABLED)
 
 
 async def _read_subscription(request: Request) -> tuple[str, ChannelName]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from waxos.api.current_user import CurrentUserDep
 from waxos.api.deps import MetricsDep, ReadSessionDep, SettingsDep
 from waxos.api.errors import EPOCH_HEADER, ApiError
+from waxos.api.pusher_auth import ENCRYPTION_DISABLED, encryption_disabled, refuse_unless_encryption_enabled
 from waxos.channels.policy import Denied, authorize_channel, authorize_channels
 from waxos.events import Envelope
 from waxos.events.catchup import (
@@ -92,7 +93,10 @@ class CatchUpMany(BaseModel):
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "no valid access token"}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "malformed channel name"},
+    400: {
+        "description": "malformed channel name, or a `private-encrypted-` channel on a server without "
+        "`PUSHER_ENCRYPTION_MASTER_KEY_BASE64` (`encryption_disabled`)"
+    },
     **_AUTH_ERRORS,
     403: {"description": "the channel policy denies this channel"},
     410: {
@@ -139,6 +143,7 @@ async def catch_up(
     session: ReadSessionDep,
     user: CurrentUserDep,
     metrics: MetricsDep,
+    settings: SettingsDep,
     channel: Annotated[str, Query(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)],
     after: Annotated[int, Query(ge=0, description="The last `seq` applied; 0 for the beginning")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -149,6 +154,7 @@ async def catch_up(
     if isinstance(decision, Denied):
         metrics.catchup("denied")
         raise ApiError(403, "channel_denied", decision.reason, channel=channel)
+    refuse_unless_encryption_enabled(decision.channel.channel, settings)
     epoch = await current_epoch(session)
     try:
         page = await read_after(session, channel, after, limit)
@@ -166,15 +172,29 @@ async def catch_up(
     responses={400: {"description": "a malformed channel name"}, **_AUTH_ERRORS},
 )
 async def catch_up_many(
-    session: ReadSessionDep, user: CurrentUserDep, metrics: MetricsDep, body: CatchUpRequest
+    session: ReadSessionDep,
+    user: CurrentUserDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    body: CatchUpRequest,
 ) -> Response:
     """Each channel is authorized by the channel policy and answered on its own: a page of up to `limit`
     events, `resync_required` (reload, continue from `head`) or `denied`; at most 1,000 events in all
-    (channels past that get an empty page: ask again while `next_after < head`)."""
+    (channels past that get an empty page: ask again while `next_after < head`). A `private-encrypted-`
+    channel on a server without a master key is `denied` too, with that reason."""
     decisions = await authorize_channels(session, user, list(body.positions))
     for decision in decisions.values():
         metrics.decided("catch-up", decision)
-    allowed = {c: after for c, after in body.positions.items() if not isinstance(decisions[c], Denied)}
+    sealed = {
+        c
+        for c, d in decisions.items()
+        if not isinstance(d, Denied) and encryption_disabled(d.channel.channel, settings)
+    }
+    allowed = {
+        c: after
+        for c, after in body.positions.items()
+        if not isinstance(decisions[c], Denied) and c not in sealed
+    }
     epoch = await current_epoch(session)
     answers = await read_many(session, allowed, body.limit) if allowed else {}
     parts = []
@@ -190,7 +210,10 @@ async def catch_up_many(
                 encoded = json.dumps(resync_body)
             case _:
                 metrics.catchup("denied")
-                reason = decision.reason if isinstance(decision, Denied) else "denied"
+                if isinstance(decision, Denied):
+                    reason = decision.reason
+                else:
+                    reason = ENCRYPTION_DISABLED if channel in sealed else "denied"
                 encoded = json.dumps({"status": "denied", "reason": reason})
         parts.append(f"{json.dumps(channel, ensure_ascii=False)}:{encoded}")
     body_text = f'{{"epoch":{epoch},"channels":{{{",".join(parts)}}}}}'

@@ -16,7 +16,8 @@ from waxos.auth.errors import NotAuthenticated
 ALGORITHM = "HS256"
 _ACCESS_KIND = "access"
 _REQUIRED_CLAIMS = ["sub", "iat", "exp", "typ"]
-_USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+# \A...\Z with fullmatch: `$` also matches before a trailing newline.
+_USER_ID = re.compile(r"\A[1-9][0-9]{0,17}\Z")
 
 
 def access_token_key(secret: str) -> bytes:
@@ -69,7 +70,7 @@ def _verified(token: str, secret: str) -> tuple[int, int]:
     if (
         claims["typ"] != _ACCESS_KIND
         or not isinstance(subject, str)
-        or not _USER_ID.match(subject)
+        or not _USER_ID.fullmatch(subject)
         or not isinstance(expires, int)
     ):
         raise NotAuthenticated("invalid access token")

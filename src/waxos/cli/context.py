@@ -31,5 +31,6 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
             key.get_secret_value() if key else None,
             secondary.get_secret_value() if secondary else None,
         ),
+        sql_parameters=settings.waxos_log_sql_parameters,
     )
     return settings

@@ -24,8 +24,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and foreign keys, its folder created."""
+def make_engine(url: str, *, show_parameters: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and foreign keys, its folder created.
+
+    SQL parameters (emails, password hashes) stay out of SQLAlchemy's log lines and error messages
+    unless `show_parameters` (`WAXOS_LOG_SQL_PARAMETERS`) asks for them.
+    """
+    kwargs.setdefault("hide_parameters", not show_parameters)
     if not is_sqlite(url):
         # No pool_pre_ping: on asyncpg it wraps a ping in BEGIN/ROLLBACK at every checkout, a quarter of
         # a channel-auth request's CPU. A connection a database restart broke fails on first use
