@@ -15,6 +15,7 @@ from waxos.auth.service import membership_role
 from waxos.channels.names import waxos_channel
 from waxos.events import CATALOGUE, Envelope, UnknownEvent, emit, parse_event
 from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
+from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -36,8 +37,8 @@ class Catalogue(BaseModel):
 class TestEvent(BaseModel):
     """A catalogued event to send on one of the workspace's channels, like any feature would."""
 
-    channel: str = Field(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)
-    type: str = Field(min_length=1, max_length=200)
+    channel: SingleLineText = Field(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)
+    type: SingleLineText = Field(min_length=1, max_length=200)
     data: dict[str, Any]
 
 

@@ -25,7 +25,8 @@ from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authoriz
 from waxos.config import Settings
 from waxos.metrics import ServiceMetrics
 from waxos.publisher.service import PusherService
-from waxos.pusher_protocol.names import ChannelKind, ChannelName
+from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
+from waxos.pusher_protocol.names import NAME_CHARSET, SOCKET_ID, ChannelKind, ChannelName
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,23 @@ async def get_caller(request: Request, credentials: BearerDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+# The fields are read by hand (form or JSON), so their documentation is written here: the rules
+# `validate_socket_id` and `validate_channel_name` apply.
+_FIELDS: dict[str, dict[str, Any]] = {
+    "socket_id": {"type": "string", "pattern": f"^{SOCKET_ID.pattern}$"},
+    "channel_name": {
+        "type": "string",
+        "pattern": f"^{NAME_CHARSET.pattern}$",
+        "maxLength": MAX_CHANNEL_NAME_LENGTH,
+    },
+}
+
+
 def _body_doc(*fields: str) -> dict[str, Any]:
     schema = {
         "type": "object",
         "required": list(fields),
-        "properties": {field: {"type": "string"} for field in fields},
+        "properties": {field: _FIELDS[field] for field in fields},
     }
     return {
         "requestBody": {

@@ -30,6 +30,7 @@ from waxos.events.catchup import (
 )
 from waxos.providers.state import NOTICE_CHANNEL, Provider, current_epoch, read_active
 from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
+from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1/realtime", tags=["realtime"])
 
@@ -144,7 +145,7 @@ async def catch_up(
     user: CurrentUserDep,
     metrics: MetricsDep,
     settings: SettingsDep,
-    channel: Annotated[str, Query(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)],
+    channel: Annotated[SingleLineText, Query(min_length=1, max_length=MAX_CHANNEL_NAME_LENGTH)],
     after: Annotated[int, Query(ge=0, description="The last `seq` applied; 0 for the beginning")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:

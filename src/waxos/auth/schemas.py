@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from waxos.auth.models import EMAIL_LENGTH, Role
+from waxos.text import SingleLineText
 
 # Long enough for any passphrase, short enough that nobody makes us hash megabytes.
 MAX_PASSWORD_LENGTH = 1024
@@ -17,8 +18,10 @@ class LoginRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    email: Annotated[str, Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent@acme.test"])]
-    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    email: Annotated[
+        SingleLineText, Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent@acme.test"])
+    ]
+    password: Annotated[SingleLineText, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class TokenResponse(BaseModel):
