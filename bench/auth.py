@@ -167,8 +167,8 @@ def get(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
 
 
-async def prepare(database_url: str) -> tuple[int, int]:
-    """Migrate and seed; the id of Acme's agent and of Acme."""
+async def prepare(database_url: str) -> tuple[int, int, int]:
+    """Migrate and seed; the id and token generation of Acme's agent, and the id of Acme."""
     await upgrade(database_url)
     engine = make_engine(database_url)
     try:
@@ -182,7 +182,7 @@ async def prepare(database_url: str) -> tuple[int, int]:
             user = await session.scalar(select(User).where(User.email == "agent@acme.test"))
             workspace = await session.scalar(select(Workspace).where(Workspace.name == "Acme"))
             assert user is not None and workspace is not None
-            return user.id, workspace.id
+            return user.id, user.token_generation, workspace.id
     finally:
         await engine.dispose()
 
@@ -234,7 +234,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        user_id, workspace_id = asyncio.run(prepare(database_url))
+        user_id, generation, workspace_id = asyncio.run(prepare(database_url))
         env_file = Path(tmp) / "bench.env"
         env_file.write_text(
             f"DATABASE_URL={database_url}\nWAXOS_SECRET_KEY={TOKEN_SECRET}\nPUSHER_APP_ID=100001\n"
@@ -242,7 +242,7 @@ def main() -> None:
             # A closed port: a developer's local server on 6001 (other credentials) would refuse start-up.
             f"PUSHER_HOST=127.0.0.1\nPUSHER_PORT={free_port()}\nPUSHER_USE_TLS=false\n"
         )
-        token = issue_access_token(user_id, TOKEN_SECRET, timedelta(hours=1), utcnow())
+        token = issue_access_token(user_id, generation, TOKEN_SECRET, timedelta(hours=1), utcnow())
         targets = [
             Target("GET /health/live (HTTP stack floor)", get("/health/live")),
             Target(

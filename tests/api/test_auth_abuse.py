@@ -33,7 +33,10 @@ def bearer(token: str) -> dict[str, str]:
 async def test_forged_tokens_are_401(api: Api) -> None:
     world = api.world
     channel = f"private-workspace-{world.acme.id}.chats"
-    forged = issue_access_token(world.acme_agent.id, "not-the-server-secret", timedelta(minutes=5), utcnow())
+    user = world.acme_agent
+    forged = issue_access_token(
+        user.id, user.token_generation, "not-the-server-secret", timedelta(minutes=5), utcnow()
+    )
     for headers in (
         bearer(forged),
         bearer("garbage"),

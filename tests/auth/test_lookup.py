@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.support.accounts import World, build_world, migrated
 from waxos.auth.lookup import StaffLookup, StaffRecord, Standing
 from waxos.auth.models import Membership, Role, User
+from waxos.auth.tokens import AccessToken
 from waxos.db.engine import make_engine, transaction
 from waxos.db.migrate import upgrade
 
@@ -38,14 +39,16 @@ async def test_answers_user_and_role(db: tuple[AsyncEngine, async_sessionmaker[A
     engine, _sessions, world = db
     lookup = StaffLookup(engine)
     agent = world.acme_agent
-    assert await lookup.standing(agent.id, world.acme.id) == Standing(
-        StaffRecord(agent.id, "Alan Agent"), Role.AGENT
-    )
-    assert await lookup.standing(agent.id, world.globex.id) == Standing(
-        StaffRecord(agent.id, "Alan Agent"), None
-    )
-    assert await lookup.standing(agent.id, None) == Standing(StaffRecord(agent.id, "Alan Agent"), None)
+    record = StaffRecord(agent.id, "Alan Agent", agent.token_generation)
+    assert await lookup.standing(agent.id, world.acme.id) == Standing(record, Role.AGENT)
+    assert await lookup.standing(agent.id, world.globex.id) == Standing(record, None)
+    assert await lookup.standing(agent.id, None) == Standing(record, None)
     assert await lookup.standing(999_999, world.acme.id) is None
+    token = AccessToken(agent.id, agent.token_generation)
+    assert await lookup.standing_of(token, world.acme.id) == Standing(record, Role.AGENT)
+    # The same id with another generation is another user: not the token's.
+    stale = AccessToken(agent.id, agent.token_generation + 1)
+    assert await lookup.standing_of(stale, world.acme.id) is None
 
 
 async def test_concurrent_requests_share_queries(

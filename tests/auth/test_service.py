@@ -20,10 +20,10 @@ from waxos.auth.service import (
     TokenPolicy,
     login,
     membership_role,
-    user_for_id,
+    user_for_token,
     workspaces_of,
 )
-from waxos.auth.tokens import read_access_token
+from waxos.auth.tokens import AccessToken, read_access_token
 from waxos.db.base import utcnow
 from waxos.db.engine import transaction
 
@@ -41,7 +41,8 @@ async def test_login_returns_a_token_for_the_account_whatever_the_email_case(
 ) -> None:
     sessions, world = db
     token = await login(sessions, "  Agent@ACME.test ", TEST_PASSWORD, TOKENS, utcnow())
-    assert read_access_token(token, TOKEN_SECRET) == world.acme_agent.id
+    agent = world.acme_agent
+    assert read_access_token(token, TOKEN_SECRET) == AccessToken(agent.id, agent.token_generation)
 
 
 async def test_wrong_password_and_unknown_email_fail_alike(
@@ -115,14 +116,14 @@ async def test_a_deleted_user_is_gone_with_their_memberships(
     db: tuple[async_sessionmaker[AsyncSession], World],
 ) -> None:
     sessions, world = db
-    user_id = world.acme_agent.id
+    token = AccessToken(world.acme_agent.id, world.acme_agent.token_generation)
     async with transaction(sessions) as session:
-        assert (await user_for_id(session, user_id)).email == "agent@acme.test"
+        assert (await user_for_token(session, token)).email == "agent@acme.test"
     async with transaction(sessions) as session:
         await session.execute(delete(User).where(User.id == world.acme_agent.id))
     async with transaction(sessions) as session:
         with pytest.raises(NotAuthenticated, match="no longer exists"):
-            await user_for_id(session, user_id)
+            await user_for_token(session, token)
         remaining = await session.scalar(
             select(func.count()).select_from(Membership).where(Membership.user_id == world.acme_agent.id)
         )

@@ -11,7 +11,7 @@ import pytest
 
 from waxos.auth import tokens
 from waxos.auth.errors import NotAuthenticated
-from waxos.auth.tokens import access_token_key, issue_access_token, read_access_token
+from waxos.auth.tokens import AccessToken, access_token_key, issue_access_token, read_access_token
 from waxos.db.base import utcnow
 
 SECRET = "test-signing-key-not-secret"
@@ -19,31 +19,31 @@ KEY = access_token_key(SECRET)
 
 
 def test_a_fresh_token_names_its_user() -> None:
-    token = issue_access_token(42, SECRET, timedelta(minutes=5), utcnow())
-    assert read_access_token(token, SECRET) == 42
+    token = issue_access_token(42, 9, SECRET, timedelta(minutes=5), utcnow())
+    assert read_access_token(token, SECRET) == AccessToken(42, 9)
 
 
 def test_a_short_secret_still_signs_without_warnings() -> None:
     # pytest turns warnings into errors: a short WAXOS_SECRET_KEY must not warn on every request.
-    token = issue_access_token(7, "short", timedelta(minutes=5), utcnow())
-    assert read_access_token(token, "short") == 7
+    token = issue_access_token(7, 9, "short", timedelta(minutes=5), utcnow())
+    assert read_access_token(token, "short") == AccessToken(7, 9)
 
 
 def test_an_expired_token_is_refused_as_expired() -> None:
-    token = issue_access_token(42, SECRET, timedelta(minutes=5), utcnow() - timedelta(minutes=6))
+    token = issue_access_token(42, 9, SECRET, timedelta(minutes=5), utcnow() - timedelta(minutes=6))
     with pytest.raises(NotAuthenticated, match="expired"):
         read_access_token(token, SECRET)
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
-    token = issue_access_token(42, "another-test-secret", timedelta(minutes=5), utcnow())
+    token = issue_access_token(42, 9, "another-test-secret", timedelta(minutes=5), utcnow())
     with pytest.raises(NotAuthenticated, match="invalid"):
         read_access_token(token, SECRET)
 
 
 def test_a_token_signed_with_the_raw_secret_is_refused() -> None:
     now = int(utcnow().timestamp())
-    claims = {"sub": "42", "typ": "access", "iat": now, "exp": now + 300}
+    claims = {"sub": "42", "gen": 9, "typ": "access", "iat": now, "exp": now + 300}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         token = jwt.encode(claims, SECRET, algorithm="HS256")
@@ -52,7 +52,7 @@ def test_a_token_signed_with_the_raw_secret_is_refused() -> None:
 
 
 def test_a_tampered_payload_is_refused() -> None:
-    header, _payload, signature = issue_access_token(42, SECRET, timedelta(minutes=5), utcnow()).split(".")
+    header, _payload, signature = issue_access_token(42, 9, SECRET, timedelta(minutes=5), utcnow()).split(".")
     forged_payload = jwt.encode({"sub": "1"}, KEY).split(".")[1]
     with pytest.raises(NotAuthenticated):
         read_access_token(f"{header}.{forged_payload}.{signature}", SECRET)
@@ -60,7 +60,7 @@ def test_a_tampered_payload_is_refused() -> None:
 
 def _token(algorithm: str = "HS256", **changes: object) -> str:
     now = int(utcnow().timestamp())
-    claims: dict[str, object] = {"sub": "42", "typ": "access", "iat": now, "exp": now + 300}
+    claims: dict[str, object] = {"sub": "42", "gen": 9, "typ": "access", "iat": now, "exp": now + 300}
     claims.update(changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # HS512 wants a longer key; the point is the algorithm
@@ -85,13 +85,16 @@ def _token(algorithm: str = "HS256", **changes: object) -> str:
         pytest.param(_token(sub="12a"), id="non-numeric-user"),
         pytest.param(_token(sub="١٢"), id="non-ascii-digits"),
         pytest.param(_token(sub="42\n"), id="trailing-newline"),
+        pytest.param(_token(gen=None), id="no-generation"),
+        pytest.param(_token(gen="9"), id="generation-as-text"),
+        pytest.param(_token(gen=True), id="generation-as-bool"),
         pytest.param("not.a.token", id="garbage"),
         pytest.param("", id="empty"),
     ],
 )
 def test_malformed_or_forged_tokens_are_refused(token: str, request: pytest.FixtureRequest) -> None:
     if request.node.callspec.id == "control":
-        assert read_access_token(token, SECRET) == 42
+        assert read_access_token(token, SECRET) == AccessToken(42, 9)
         return
     with pytest.raises(NotAuthenticated):
         read_access_token(token, SECRET)
@@ -99,8 +102,8 @@ def test_malformed_or_forged_tokens_are_refused(token: str, request: pytest.Fixt
 
 def test_a_remembered_verification_does_not_outlive_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
     now = utcnow()
-    token = issue_access_token(42, SECRET, timedelta(minutes=5), now)
-    assert read_access_token(token, SECRET) == 42
+    token = issue_access_token(42, 9, SECRET, timedelta(minutes=5), now)
+    assert read_access_token(token, SECRET) == AccessToken(42, 9)
     later = now + timedelta(minutes=5, seconds=1)
     monkeypatch.setattr(tokens, "time", SimpleNamespace(time=later.timestamp))
     with pytest.raises(NotAuthenticated, match="expired"):

@@ -102,7 +102,11 @@ async def test_a_fan_out_goes_in_batches_that_resume_where_the_last_one_stopped(
     stopped = []
     async with transaction(api.sessions) as session:
         notification, count = await create_announcement(
-            session, Actor(api.world.operator.id), Level.INFO, "release", lambda: stopped.append("woken")
+            session,
+            Actor(api.world.operator.id, api.world.operator.token_generation),
+            Level.INFO,
+            "release",
+            lambda: stopped.append("woken"),
         )
     assert count == 7
     # The callback stood in for waking the app's worker; run the batches here, two workspaces at a time.

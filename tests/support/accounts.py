@@ -46,7 +46,9 @@ class World:
 
     def token(self, user: User, minutes: int = 10, age: timedelta = timedelta()) -> str:
         """An access token for `user`, issued `age` ago and valid for `minutes` from then."""
-        return issue_access_token(user.id, TOKEN_SECRET, timedelta(minutes=minutes), utcnow() - age)
+        return issue_access_token(
+            user.id, user.token_generation, TOKEN_SECRET, timedelta(minutes=minutes), utcnow() - age
+        )
 
 
 async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:

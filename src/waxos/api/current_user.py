@@ -1,4 +1,4 @@
-"""Who is calling: the bearer token's user id, the user record, and the batching `StaffLookup`.
+"""Who is calling: the bearer token's user, the user record, and the batching `StaffLookup`.
 
 A missing or unusable token raises `NotAuthenticated`, which the error translator answers with 401.
 """
@@ -14,8 +14,8 @@ from waxos.api.deps import ReadSessionsDep, SettingsDep
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import User
-from waxos.auth.service import user_for_id
-from waxos.auth.tokens import read_access_token
+from waxos.auth.service import user_for_token
+from waxos.auth.tokens import AccessToken, read_access_token
 from waxos.config import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from `POST /api/v1/auth/login`.")
@@ -23,29 +23,29 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from `POST /
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def user_id_from(credentials: HTTPAuthorizationCredentials | None, settings: Settings) -> int:
-    """The user id in a valid bearer token, else `NotAuthenticated`; the caller must still check the user."""
+def token_from(credentials: HTTPAuthorizationCredentials | None, settings: Settings) -> AccessToken:
+    """The user a valid bearer token names, else `NotAuthenticated`; the caller must still check the user."""
     if credentials is None:
         raise NotAuthenticated("a bearer access token is required")
     return read_access_token(credentials.credentials, settings.waxos_secret_key.get_secret_value())
 
 
-async def get_token_user_id(settings: SettingsDep, credentials: BearerDep) -> int:
-    """The user id in the request's bearer token (no database read)."""
-    return user_id_from(credentials, settings)
+async def get_access_token(settings: SettingsDep, credentials: BearerDep) -> AccessToken:
+    """The user the request's bearer token names (no database read)."""
+    return token_from(credentials, settings)
 
 
-TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
+AccessTokenDep = Annotated[AccessToken, Depends(get_access_token)]
 
 
-async def get_current_user(read_sessions: ReadSessionsDep, user_id: TokenUserIdDep) -> User:
+async def get_current_user(read_sessions: ReadSessionsDep, token: AccessTokenDep) -> User:
     """The user, looked up on every request so that deleting them ends their access at once.
 
     Read in a short read-only transaction of its own, closed before the route's session connects: a
     request never holds two pooled connections at once, and on SQLite the read takes no write lock.
     """
     async with read_sessions() as session, session.begin():
-        return await user_for_id(session, user_id)
+        return await user_for_token(session, token)
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]

@@ -16,12 +16,13 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from waxos.api.current_user import BearerDep, staff_lookup, user_id_from
+from waxos.api.current_user import BearerDep, staff_lookup, token_from
 from waxos.api.errors import ApiError
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
+from waxos.auth.tokens import AccessToken
 from waxos.channels.names import validate_channel_name, validate_socket_id
-from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authorize_user_id, signed_in_user
+from waxos.channels.policy import USER_GONE, Allowed, Decision, Denied, authorize_token, signed_in_user
 from waxos.config import Settings
 from waxos.metrics import ServiceMetrics
 from waxos.publisher.service import PusherService
@@ -55,9 +56,9 @@ class SignInSignature(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """What an auth request needs: the token's user id and the app's lookup, signer, settings, metrics."""
+    """What an auth request needs: the token's user and the app's lookup, signer, settings, metrics."""
 
-    user_id: int
+    token: AccessToken
     lookup: StaffLookup
     pusher: PusherService
     settings: Settings
@@ -73,10 +74,10 @@ async def get_caller(request: Request, credentials: BearerDep) -> Caller:
     """
     state = request.app.state
     settings: Settings = state.settings
-    user_id = user_id_from(credentials, settings)
+    token = token_from(credentials, settings)
     # Signed for the active provider: the one the client's pusher-js connects to (see providers/registry.py).
     signer = await state.providers.active_service()
-    return Caller(user_id, staff_lookup(state), signer, settings, state.metrics)
+    return Caller(token, staff_lookup(state), signer, settings, state.metrics)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -155,17 +156,17 @@ async def user_auth(request: Request, caller: CallerDep) -> SignInSignature:
     """The signed `user_data` for `pusher:signin`, built from the user's record."""
     fields = await _read_fields(request)
     socket_id = validate_socket_id(_field(fields, "socket_id"))
-    standing = await caller.lookup.standing(caller.user_id, None)
+    standing = await caller.lookup.standing_of(caller.token, None)
     if standing is None:
         raise NotAuthenticated(USER_GONE)
-    logger.debug("pusher sign-in signed: user=%d", caller.user_id)
+    logger.debug("pusher sign-in signed: user=%d", caller.token.user_id)
     signed = caller.pusher.authenticate_user(socket_id, signed_in_user(standing.user))
     return SignInSignature.model_validate(signed)
 
 
 async def _decide(caller: Caller, channel: ChannelName, endpoint: str) -> Decision:
     try:
-        decision = await authorize_user_id(caller.lookup, caller.user_id, channel)
+        decision = await authorize_token(caller.lookup, caller.token, channel)
     except NotAuthenticated:  # the token's user is gone: 401
         caller.metrics.user_gone(endpoint)
         raise

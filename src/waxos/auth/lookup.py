@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waxos.auth.models import Membership, Role, User
+from waxos.auth.tokens import AccessToken
 from waxos.db.engine import read_only
 
 # Bounds one query's IN lists; a bigger backlog is answered by the following queries.
@@ -28,7 +29,7 @@ Key = tuple[int, int | None]
 # Built once: constructing the statement costs more CPU than running it. Users outer-joined with their
 # memberships in the workspaces asked about; a user without a row here does not exist.
 _STANDINGS = (
-    select(User.id, User.name, Membership.workspace_id, Membership.role)
+    select(User.id, User.name, User.token_generation, Membership.workspace_id, Membership.role)
     .outerjoin(
         Membership,
         and_(
@@ -46,6 +47,7 @@ class StaffRecord:
 
     id: int
     name: str
+    token_generation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,14 @@ class StaffLookup:
         # Shielded: one requester giving up must not cancel the answer others share.
         return await asyncio.shield(future)
 
+    async def standing_of(self, token: AccessToken, workspace_id: int | None) -> Standing | None:
+        """Like `standing`, for the user a token names: None as well when the user under that id is not
+        the one the token was issued to (another token generation)."""
+        standing = await self.standing(token.user_id, workspace_id)
+        if standing is None or standing.user.token_generation != token.generation:
+            return None
+        return standing
+
     async def _read_while_waiting(self) -> None:
         try:
             while self._waiting:
@@ -109,8 +119,8 @@ class StaffLookup:
             rows = (await autocommit.execute(_STANDINGS, parameters)).all()
         users: dict[int, StaffRecord] = {}
         roles: dict[Key, Role] = {}
-        for user_id, name, workspace_id, role in rows:
-            users[user_id] = StaffRecord(user_id, name)
+        for user_id, name, generation, workspace_id, role in rows:
+            users[user_id] = StaffRecord(user_id, name, generation)
             if role is not None:  # NULL when the outer join found no membership
                 roles[(user_id, workspace_id)] = role
         return {key: Standing(users[key[0]], roles.get(key)) for key in keys if key[0] in users}

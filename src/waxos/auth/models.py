@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Enum,
     ForeignKey,
     Index,
-    Integer,
     String,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from waxos.db.base import Base, UTCDateTime, utcnow
+from waxos.db.base import NEVER_REUSE_IDS, Base, Id, UTCDateTime, utcnow
 
 # 320 is the longest address RFC 5321 permits (64 local + @ + 255 domain).
 EMAIL_LENGTH = 320
 NAME_LENGTH = 200
 
-# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+def new_token_generation() -> int:
+    """A user's first token generation: random, so a user given a reused id matches no old token."""
+    return secrets.randbits(62)
 
 
 class Role(enum.StrEnum):
@@ -39,8 +40,9 @@ class Workspace(Base):
     """A team (a tenant): its staff share chats, channels and presence."""
 
     __tablename__ = "workspaces"
+    __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -49,14 +51,18 @@ class User(Base):
     """A staff user; `email` is stored lower-cased so that it is unique regardless of case."""
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     # A platform operator runs the service itself (announcements, operator pages), not a workspace.
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every access token carries it and must match it: a user created later under the same id (ids are
+    # never reused, but belt and braces) draws another, and replacing it revokes every token at once.
+    token_generation: Mapped[int] = mapped_column(Id, default=new_token_generation)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -72,9 +78,9 @@ class Membership(Base):
         Index("ix_memberships_workspace_id", "workspace_id"),
     )
 
-    user_id: Mapped[int] = mapped_column(_BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
-        _BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles])
@@ -93,8 +99,8 @@ class LoginFailure(Base):
     """
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_failed_at", "email", "failed_at"),)
+    __table_args__ = (Index("ix_login_failures_email_failed_at", "email", "failed_at"), NEVER_REUSE_IDS)
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime)

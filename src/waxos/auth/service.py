@@ -6,6 +6,7 @@ import asyncio
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from waxos.auth.models import LoginFailure, Membership, Role, User, Workspace
 from waxos.auth.passwords import verify_password
-from waxos.auth.tokens import issue_access_token
+from waxos.auth.tokens import AccessToken, issue_access_token
 from waxos.db.engine import transaction
+from waxos.events.erasure import erase_workspace_log
 
 # Five wrong passwords within fifteen minutes lock the account until the oldest of them is fifteen
 # minutes old: online guessing is held to 20 tries an hour while a mistyping human is barely slowed.
@@ -57,18 +59,24 @@ async def login(
     email = normalize_email(email)
     async with transaction(sessions) as session:
         account = await _claim_attempt(session, email, now)
-    password_hash = account[1] if account is not None else None
+    password_hash = account.password_hash if account is not None else None
     # argon2 releases the GIL, so a thread keeps the event loop serving other requests meanwhile.
     matched = await asyncio.to_thread(verify_password, password_hash, password)
     if account is None or not matched:
         raise InvalidCredentials()
     async with transaction(sessions) as session:
         await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    return issue_access_token(account[0], tokens.secret, tokens.lifetime, now)
+    return issue_access_token(account.id, account.token_generation, tokens.secret, tokens.lifetime, now)
 
 
-async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> tuple[int, str] | None:
-    """Count an attempt for `email` as a failure, or raise `LoginThrottled`; the account's id and hash.
+class _Account(NamedTuple):
+    id: int
+    password_hash: str
+    token_generation: int
+
+
+async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> _Account | None:
+    """Count an attempt for `email` as a failure, or raise `LoginThrottled`; the account, if any.
 
     Counting and inserting must not interleave between requests for one email: SQLite's BEGIN IMMEDIATE
     serializes all writers already; on PostgreSQL a transaction-scoped advisory lock per email does.
@@ -85,9 +93,11 @@ async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> tu
     )
     session.add(LoginFailure(email=email, failed_at=now))
     account = (
-        await session.execute(select(User.id, User.password_hash).where(User.email == email))
+        await session.execute(
+            select(User.id, User.password_hash, User.token_generation).where(User.email == email)
+        )
     ).one_or_none()
-    return None if account is None else (account.id, account.password_hash)
+    return None if account is None else _Account(*account)
 
 
 async def _lockout_remaining(session: AsyncSession, email: str, now: datetime) -> int | None:
@@ -106,10 +116,11 @@ async def _lockout_remaining(session: AsyncSession, email: str, now: datetime) -
     return max(1, math.ceil((unlocks_at - now).total_seconds()))
 
 
-async def user_for_id(session: AsyncSession, user_id: int) -> User:
-    """The user a valid token names, read from the database now: a deleted user's token stops working."""
-    user = await session.get(User, user_id)
-    if user is None:
+async def user_for_token(session: AsyncSession, token: AccessToken) -> User:
+    """The user a valid token names, read from the database now: a deleted user's token stops working,
+    and so does it for a user created later under the same id (another token generation)."""
+    user = await session.get(User, token.user_id)
+    if user is None or user.token_generation != token.generation:
         raise NotAuthenticated("the user of this access token no longer exists")
     return user
 
@@ -130,3 +141,14 @@ async def workspaces_of(session: AsyncSession, user_id: int) -> list[tuple[Works
         .order_by(Workspace.id)
     )
     return [(workspace, role) for workspace, role in rows]
+
+
+async def delete_workspace(session: AsyncSession, workspace_id: int) -> bool:
+    """Delete a workspace with its memberships, event log and channel heads; False if there is none."""
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is None:
+        return False
+    await erase_workspace_log(session, workspace_id)
+    # Memberships go with it: their foreign key cascades.
+    await session.delete(workspace)
+    return True

@@ -1,7 +1,7 @@
 """The channel policy: the one place that decides whether a staff user may listen to a channel.
 
 Every doorway to channel data asks here: the Pusher auth endpoints and the catch-up endpoint.
-`decide` is the rule, pure; `authorize_channel` (for a user already loaded) and `authorize_user_id`
+`decide` is the rule, pure; `authorize_channel` (for a user already loaded) and `authorize_token`
 (for the bare id in an access token, through the batching `StaffLookup`) read what it needs from the
 database first, on every call, so a removed membership or a deleted user loses access at once.
 """
@@ -18,6 +18,7 @@ from waxos.auth.errors import NotAuthenticated
 from waxos.auth.lookup import StaffLookup
 from waxos.auth.models import Role
 from waxos.auth.service import membership_role, workspaces_of
+from waxos.auth.tokens import AccessToken
 from waxos.channels.names import WaxosChannel, waxos_channel
 from waxos.pusher_protocol.names import ChannelKind, ChannelName
 
@@ -143,13 +144,14 @@ async def authorize_channels(session: AsyncSession, user: Staff, channels: list[
     return decisions
 
 
-async def authorize_user_id(lookup: StaffLookup, user_id: int, channel: str | ChannelName) -> Decision:
+async def authorize_token(lookup: StaffLookup, token: AccessToken, channel: str | ChannelName) -> Decision:
     """Decide for the user an access token names, reading the user and membership on this call.
 
-    Raises `NotAuthenticated` when the user no longer exists, and `InvalidName` for an invalid name string.
+    Raises `NotAuthenticated` when that user no longer exists (or another has its id), and `InvalidName`
+    for an invalid name string.
     """
     parsed = waxos_channel(channel)
-    standing = await lookup.standing(user_id, _workspace_of(parsed))
+    standing = await lookup.standing_of(token, _workspace_of(parsed))
     if standing is None:
         raise NotAuthenticated(USER_GONE)
     return _logged(standing.user, decide(standing.user, parsed, standing.role))

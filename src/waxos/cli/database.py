@@ -1,4 +1,4 @@
-"""The `waxos migrate` and `waxos seed-demo` commands."""
+"""The `waxos migrate`, `waxos seed-demo` and `waxos delete-workspace` commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 import click
 
 from waxos.auth.seed import DEFAULT_DEMO_PASSWORD, DEMO_OPERATOR, DemoAccount, seed_demo
-from waxos.cli.context import settings_from
+from waxos.auth.service import delete_workspace
+from waxos.cli.context import EXIT_FAILED, settings_from
 from waxos.config import Environment
 from waxos.db.engine import make_engine, make_sessionmaker, transaction
 from waxos.db.migrate import upgrade
@@ -52,5 +53,29 @@ async def _seed(database_url: str, password: str) -> tuple[DemoAccount, ...]:
     try:
         async with transaction(make_sessionmaker(engine)) as session:
             return await seed_demo(session, password)
+    finally:
+        await engine.dispose()
+
+
+@click.command("delete-workspace")
+@click.argument("workspace_id", type=click.IntRange(1))
+@click.option("--yes", is_flag=True, help="Do it: without this flag nothing is deleted.")
+@click.pass_context
+def delete_workspace_command(ctx: click.Context, workspace_id: int, yes: bool) -> None:
+    """Delete a workspace, its memberships, and its event log with its channel heads."""
+    settings = settings_from(ctx)
+    if not yes:
+        raise click.UsageError(f"this deletes workspace {workspace_id} and its event history: add --yes")
+    if not asyncio.run(_delete(settings.database_url, workspace_id)):
+        click.echo(f"waxos: no workspace {workspace_id}", err=True)
+        ctx.exit(EXIT_FAILED)
+    click.echo(f"workspace {workspace_id} deleted, with its memberships and event log")
+
+
+async def _delete(database_url: str, workspace_id: int) -> bool:
+    engine = make_engine(database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await delete_workspace(session, workspace_id)
     finally:
         await engine.dispose()

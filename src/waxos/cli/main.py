@@ -6,7 +6,7 @@ import click
 
 from waxos import __version__
 from waxos.cli.accounts import service_token_command
-from waxos.cli.database import migrate_command, seed_demo_command
+from waxos.cli.database import delete_workspace_command, migrate_command, seed_demo_command
 from waxos.cli.events import emit_command, prune_command, relay_command
 from waxos.cli.provider import provider_command
 from waxos.cli.pusher import check, trigger
@@ -35,6 +35,7 @@ for command in (
     pusher_server_command,
     migrate_command,
     seed_demo_command,
+    delete_workspace_command,
     emit_command,
     relay_command,
     prune_command,

@@ -24,11 +24,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, show_parameters: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, show_parameters: bool = False, sqlite_foreign_keys: bool = True, **kwargs: Any
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and foreign keys, its folder created.
 
     SQL parameters (emails, password hashes) stay out of SQLAlchemy's log lines and error messages
-    unless `show_parameters` (`WAXOS_LOG_SQL_PARAMETERS`) asks for them.
+    unless `show_parameters` (`WAXOS_LOG_SQL_PARAMETERS`) asks for them. `sqlite_foreign_keys=False` is
+    for migrations only (see `waxos.db.migrate`).
     """
     kwargs.setdefault("hide_parameters", not show_parameters)
     if not is_sqlite(url):
@@ -50,7 +53,7 @@ def make_engine(url: str, *, show_parameters: bool = False, **kwargs: Any) -> As
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if sqlite_foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -24,8 +24,13 @@ def alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database at `database_url` up to `revision`, in one transaction."""
-    engine = make_engine(database_url)
+    """Bring the database at `database_url` up to `revision`, in one transaction.
+
+    On SQLite the foreign keys are off meanwhile, as SQLite's procedure for rebuilding a table requires
+    (it can be set only outside a transaction): with them on, dropping the old copy of `users` would
+    cascade into `memberships`. They are checked before the transaction commits.
+    """
+    engine = make_engine(database_url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade, revision)
@@ -35,3 +40,7 @@ async def upgrade(database_url: str, revision: str = "head") -> None:
 
 def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"migration left {len(broken)} row(s) breaking a foreign key; rolled back")

@@ -24,11 +24,21 @@ USER_GONE = "the user of this access token no longer exists"
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who makes a request: the access token's user, and the pusher-js socket that sent it (if said)."""
+    """Who makes a request: the access token's user, and the pusher-js socket that sent it (if said).
+
+    `generation` is the token's: the user read from the database must have it too, or it is another user
+    given the same id (`waxos.auth.tokens.AccessToken`).
+    """
 
     user_id: int
+    generation: int
     # `X-Socket-ID`: the sender's own connection, left out of live delivery of the events it causes.
     socket_id: str | None = None
+
+
+def is_token_user(actor: Actor) -> Any:
+    """SQL: the actor's user exists with the token's generation."""
+    return exists().where(User.id == actor.user_id, User.token_generation == actor.generation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,25 +60,23 @@ class Member:
             raise Forbidden("admin_required", f"only a workspace admin may {action}")
 
 
-def _membership(user_id: int, workspace_column: Any) -> Any:
-    return and_(Membership.workspace_id == workspace_column, Membership.user_id == user_id)
+def _membership(actor: Actor, workspace_column: Any) -> Any:
+    return and_(
+        Membership.workspace_id == workspace_column, Membership.user_id == actor.user_id, is_token_user(actor)
+    )
 
 
 async def missing(session: AsyncSession, actor: Actor, what: str) -> NotFound:
     """The error to raise for a target not found: `NotFound(what)`; raises `NotAuthenticated` itself if the
     caller's user no longer exists."""
-    if await session.scalar(select(User.id).where(User.id == actor.user_id)) is None:
+    if not await session.scalar(select(is_token_user(actor))):
         raise NotAuthenticated(USER_GONE)
     return NotFound(what)
 
 
 async def member_of(session: AsyncSession, actor: Actor, workspace_id: int) -> Member:
     """The caller's membership of `workspace_id`, or `NotFound("workspace")`."""
-    role = await session.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == actor.user_id
-        )
-    )
+    role = await session.scalar(select(Membership.role).where(_membership(actor, workspace_id)))
     if role is None:
         raise await missing(session, actor, "workspace")
     return Member(actor.user_id, workspace_id, role)
@@ -80,7 +88,7 @@ async def chat_for(
     """The chat and the caller's membership of its workspace; `lock` holds the chat row until commit."""
     statement = (
         select(Chat, Membership.role)
-        .join(Membership, _membership(actor.user_id, Chat.workspace_id))
+        .join(Membership, _membership(actor, Chat.workspace_id))
         .where(Chat.id == chat_id)
     )
     if lock:
@@ -99,7 +107,7 @@ async def message_for(
     statement = (
         select(Message, Chat, Membership.role)
         .join(Chat, Chat.id == Message.chat_id)
-        .join(Membership, _membership(actor.user_id, Chat.workspace_id))
+        .join(Membership, _membership(actor, Chat.workspace_id))
         .where(Message.id == message_id)
     )
     if lock:
@@ -118,7 +126,7 @@ async def suggestion_for(
     statement = (
         select(Suggestion, Chat, Membership.role)
         .join(Chat, Chat.id == Suggestion.chat_id)
-        .join(Membership, _membership(actor.user_id, Chat.workspace_id))
+        .join(Membership, _membership(actor, Chat.workspace_id))
         .where(Suggestion.id == suggestion_id)
     )
     if lock:
@@ -132,7 +140,9 @@ async def suggestion_for(
 
 async def notification_for(session: AsyncSession, actor: Actor, notification_id: int) -> Notification:
     """A notification of one of the caller's workspaces, or an announcement (any member of any workspace)."""
-    workspaces = select(Membership.workspace_id).where(Membership.user_id == actor.user_id)
+    workspaces = select(Membership.workspace_id).where(
+        Membership.user_id == actor.user_id, is_token_user(actor)
+    )
     notification = await session.scalar(
         select(Notification).where(
             Notification.id == notification_id,

@@ -37,7 +37,9 @@ SWEEP_SECONDS = 5.0
 
 async def require_operator(session: AsyncSession, actor: Actor) -> None:
     """Raise `Forbidden` unless the caller is a platform operator (`NotAuthenticated` if they are gone)."""
-    is_operator = await session.scalar(select(User.is_operator).where(User.id == actor.user_id))
+    is_operator = await session.scalar(
+        select(User.is_operator).where(User.id == actor.user_id, User.token_generation == actor.generation)
+    )
     if is_operator is None:
         raise NotAuthenticated(USER_GONE)
     if not is_operator:

@@ -14,7 +14,7 @@ from sqlalchemy import Executable, Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from waxos.auth.models import Membership
+from waxos.auth.models import Membership, User
 from waxos.channels.names import chats_channel
 from waxos.db.base import utcnow
 from waxos.events import ChatStatusChanged, MessageDeleted, MessageNew, MessageStatus, MessageUpdated
@@ -34,6 +34,8 @@ _CHAT_OF_MEMBER = (
         Membership,
         and_(Membership.workspace_id == Chat.workspace_id, Membership.user_id == bindparam("user_id")),
     )
+    # The member is the token's user, not another one given the same id (see `access.Actor`).
+    .join(User, and_(User.id == Membership.user_id, User.token_generation == bindparam("generation")))
     .where(Chat.id == bindparam("chat_id"))
 )
 _REOPEN = (
@@ -70,7 +72,8 @@ async def send_message(
     (`chat.status`). `message.new` on the workspace's chats channel.
     """
     check_length(body)
-    access = (await session.execute(_CHAT_OF_MEMBER, {"user_id": actor.user_id, "chat_id": chat_id})).first()
+    parameters = {"user_id": actor.user_id, "generation": actor.generation, "chat_id": chat_id}
+    access = (await session.execute(_CHAT_OF_MEMBER, parameters)).first()
     if access is None:
         raise await missing(session, actor, "chat")
     workspace_id, chat_status = access

@@ -18,12 +18,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waxos.auth.models import NAME_LENGTH
-from waxos.db.base import Base, UTCDateTime, utcnow
+from waxos.db.base import NEVER_REUSE_IDS, Base, Id, UTCDateTime, utcnow
 
-# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
-# Ids reach clients through events; AUTOINCREMENT keeps SQLite from handing a deleted row's id to a new one.
-_NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+# Ids reach clients through events: never reused (see `NEVER_REUSE_IDS`).
+_BigId = Id
 CLIENT_ID_LENGTH = 64
 CODE_LENGTH = 64
 
@@ -78,7 +76,7 @@ class Chat(Base):
         CheckConstraint(f"status IN ({_values(ChatStatus)})", name="status"),
         Index("ix_chats_workspace_id_id", "workspace_id", "id"),
         Index("ix_chats_assignee_id", "assignee_id"),
-        _NEVER_REUSE_IDS,
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)
@@ -100,7 +98,7 @@ class Message(Base):
         CheckConstraint(f"status IN ({_values(Delivery)})", name="status"),
         UniqueConstraint("chat_id", "client_id", name="uq_messages_chat_id_client_id"),
         Index("ix_messages_chat_id_id", "chat_id", "id"),
-        _NEVER_REUSE_IDS,
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)
@@ -124,7 +122,7 @@ class Suggestion(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_values(SuggestionStatus)})", name="status"),
         Index("ix_suggestions_chat_id_status", "chat_id", "status"),
-        _NEVER_REUSE_IDS,
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)
@@ -144,7 +142,7 @@ class Notification(Base):
     __table_args__ = (
         CheckConstraint(f"level IN ({_values(Level)})", name="level"),
         Index("ix_notifications_workspace_id_id", "workspace_id", "id"),
-        _NEVER_REUSE_IDS,
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from waxos.api.current_user import BearerDep, user_id_from
+from waxos.api.current_user import BearerDep, token_from
 from waxos.api.deps import SettingsDep
 from waxos.auth.errors import NotAuthenticated
 from waxos.auth.service_tokens import is_service_token, service_token_accepted
@@ -27,8 +27,9 @@ SocketIdHeader = Annotated[
 
 async def get_actor(settings: SettingsDep, credentials: BearerDep, socket_id: SocketIdHeader = None) -> Actor:
     """The staff user of the bearer token (checked against the database by each service call)."""
-    user_id = user_id_from(credentials, settings)
-    return Actor(user_id, None if socket_id is None else validate_excluded_socket(socket_id))
+    token = token_from(credentials, settings)
+    socket = None if socket_id is None else validate_excluded_socket(socket_id)
+    return Actor(token.user_id, token.generation, socket)
 
 
 async def get_actor_or_service(
