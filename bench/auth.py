@@ -13,6 +13,13 @@ one request in flight (closed loop, fixed concurrency). It reports requests/s an
 
 then times the pieces in-process (JWT verification, a bare `authenticate_private_channel`) to show where
 the time goes. The server takes one core; this load generator the other.
+
+With `--login-flood N` it also measures the private channel authorization while N connections send logins
+for random emails, each from another address (X-Forwarded-For, which the server is told to believe):
+a distributed flood that the per-address throttle cannot stop, so only the bounded hashing pool stands
+between it and the other endpoints. `--hashing-threads`/`--hashing-queue` set that pool
+(WAXOS_LOGIN_HASHING_THREADS/_QUEUE); a large queue and six threads is how logins ran before the pool
+(on the loop's default executor).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import argparse
 import asyncio
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -162,6 +170,76 @@ def post(path: str, body: dict[str, str], token: str) -> bytes:
     ).encode() + encoded
 
 
+class _Flood(asyncio.Protocol):
+    """A keep-alive connection sending logins for random emails, each from a new forwarded address."""
+
+    def __init__(self, statuses: dict[str, int], stop_at: float) -> None:
+        self.statuses = statuses
+        self.stop_at = stop_at
+        self.buffer = b""
+        self.sent = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        self.sent += 1
+        n = random.getrandbits(32)
+        body = f'{{"email": "flood{n}@nowhere.test", "password": "guess"}}'.encode()
+        address = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        self.transport.write(
+            (
+                "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"X-Forwarded-For: {address}\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (head_end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:head_end].decode("latin-1").lower()
+            total = head_end + 4 + int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+            if len(self.buffer) < total:
+                return
+            self.buffer = self.buffer[total:]
+            status = head.split(" ", 2)[1]
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if time.perf_counter() >= self.stop_at:
+                assert self.transport is not None
+                self.transport.close()
+                return
+            self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def under_flood(
+    port: int, target: Target, concurrency: int, duration: float, warmup: float, flooders: int
+) -> tuple[Figures, dict[str, int]]:
+    """`load(target)` while `flooders` connections send logins until it is done; their statuses."""
+    loop = asyncio.get_running_loop()
+    statuses: dict[str, int] = {}
+    stop_at = time.perf_counter() + warmup + duration
+    floods = [
+        (await loop.create_connection(lambda: _Flood(statuses, stop_at), "127.0.0.1", port))[1]
+        for _ in range(flooders)
+    ]
+    figures = await load(port, target, concurrency, duration, warmup)
+    for flood in floods:
+        if flood.transport is not None:
+            flood.transport.close()
+    await asyncio.gather(*(flood.done for flood in floods))
+    return figures, statuses
+
+
 def get(path: str) -> bytes:
     """A bare GET."""
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
@@ -230,6 +308,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--login-flood", type=int, default=0, help="flooding login connections (0: none)")
+    parser.add_argument("--hashing-threads", type=int, default=0, help="WAXOS_LOGIN_HASHING_THREADS")
+    parser.add_argument("--hashing-queue", type=int, default=16, help="WAXOS_LOGIN_HASHING_QUEUE")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,6 +322,9 @@ def main() -> None:
             f"PUSHER_KEY=bench-key\nPUSHER_SECRET={PUSHER_SECRET}\nPUSHER_CLUSTER=local\n"
             # A closed port: a developer's local server on 6001 (other credentials) would refuse start-up.
             f"PUSHER_HOST=127.0.0.1\nPUSHER_PORT={free_port()}\nPUSHER_USE_TLS=false\n"
+            # The flood comes from many addresses: believe this process's X-Forwarded-For.
+            f"WAXOS_TRUSTED_PROXIES=127.0.0.1\nWAXOS_LOGIN_HASHING_THREADS={args.hashing_threads}\n"
+            f"WAXOS_LOGIN_HASHING_QUEUE={args.hashing_queue}\n"
         )
         token = issue_access_token(user_id, generation, TOKEN_SECRET, timedelta(hours=1), utcnow())
         targets = [
@@ -270,6 +354,13 @@ def main() -> None:
                 asyncio.run(load(port, target, args.concurrency, args.duration, args.warmup))
                 for target in targets
             ]
+            flood = None
+            if args.login_flood:
+                flood = asyncio.run(
+                    under_flood(
+                        port, targets[1], args.concurrency, args.duration, args.warmup, args.login_flood
+                    )
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -289,6 +380,19 @@ def main() -> None:
                 f"  {r.name:<46} {r.rps:8.0f} {r.percentile(50):8.2f} {r.percentile(99):8.2f} "
                 f"{max(r.latencies_ms):8.2f} {r.errors:7d}"
             )
+
+        if flood is not None:
+            figures, statuses = flood
+            print(
+                f"\n  under a flood of {args.login_flood} login connections from changing addresses "
+                f"(hashing pool: {args.hashing_threads} threads, {args.hashing_queue} waiting):"
+            )
+            print(
+                f"  {figures.name:<46} {figures.rps:8.0f} {figures.percentile(50):8.2f} "
+                f"{figures.percentile(99):8.2f} {max(figures.latencies_ms):8.2f} {figures.errors:7d}"
+            )
+            answered = ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items()))
+            print(f"  login answers meanwhile: {answered}")
 
         print("\nin-process, per call:")
         settings = load_settings(

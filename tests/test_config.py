@@ -33,6 +33,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "WAXOS_SECRET_KEY",
         "PUSHER_TIMEOUT_SECONDS",
         "WAXOS_SERVICE_TOKEN_SHA256",
+        "WAXOS_TRUSTED_PROXIES",
     ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -443,3 +444,21 @@ def test_cors_origins_are_exact_and_the_wildcard_is_for_development_only(
 def test_service_token_digests_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     set_env(monkeypatch, WAXOS_SERVICE_TOKEN_SHA256=f" {'A' * 64}, {'b' * 64} ,")
     assert load_settings().service_token_digests == ("a" * 64, "b" * 64)
+
+
+def test_trusted_proxies_are_networks_and_decide_whose_forwarded_header_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from waxos.cli.serve import proxy_options
+
+    set_env(monkeypatch)
+    assert proxy_options(load_settings()) == {"proxy_headers": False, "forwarded_allow_ips": None}
+    set_env(monkeypatch, WAXOS_TRUSTED_PROXIES=" 10.0.0.0/8, 192.168.1.5 ,")
+    assert proxy_options(load_settings()) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "10.0.0.0/8,192.168.1.5",
+    }
+    set_env(monkeypatch, WAXOS_TRUSTED_PROXIES="10.0.0.0/8, the-balancer")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert list(caught.value.problems) == ["WAXOS_TRUSTED_PROXIES"]

@@ -17,6 +17,7 @@ from waxos.api.cors import install_cors
 from waxos.api.errors import install_error_handlers
 from waxos.api.limits import BodyLimit
 from waxos.api.router import include_routers
+from waxos.auth.guard import AddressThrottle, HashingPool
 from waxos.config import Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
 from waxos.inbox.announcements import AnnouncementWorker
@@ -67,6 +68,11 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         app.state.pusher = pusher
         app.state.providers = ProviderServices.from_settings(settings, app.state.read_sessions, pusher)
         app.state.metrics = ServiceMetrics(pusher.metrics.registry)
+        # In front of password hashing: see waxos/auth/guard.py.
+        app.state.login_throttle = AddressThrottle(settings.waxos_login_attempts_per_minute)
+        app.state.hashing = HashingPool(
+            settings.waxos_login_hashing_threads, settings.waxos_login_hashing_queue
+        )
         logger.info("waxos %s starting: %s", __version__, settings.summary())
         if not CLIENT_BUNDLE.is_file():
             logger.warning("/static/waxos-realtime.js is not built (scripts/setup builds it with npm)")
@@ -95,6 +101,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             if relay is not None:
                 await relay.aclose()
             await app.state.providers.aclose()
+            app.state.hashing.close()
             await engine.dispose()
             logger.info("waxos stopped")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import ipaddress
 import math
 import os
 import re
@@ -72,6 +73,15 @@ class Settings(BaseSettings):
     # Checked even when left at its default: outside development the default is refused.
     waxos_secret_key: Annotated[SecretStr, Field(validate_default=True)] = SecretStr(DEVELOPMENT_SECRET_KEY)
     waxos_access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
+    # Login attempts a minute per client address (bursts of as many), before any password is hashed.
+    waxos_login_attempts_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 30
+    # Password verifications at once per process (0: half the CPUs, at least one: the rest stay free for
+    # every other endpoint), and how many more may wait before a login gets 503.
+    waxos_login_hashing_threads: Annotated[int, Field(ge=0, le=64)] = 0
+    waxos_login_hashing_queue: Annotated[int, Field(ge=0, le=10_000)] = 16
+    # Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the client: the
+    # login throttle counts per client address, so behind a load balancer name it here. Empty: none.
+    waxos_trusted_proxies: str = ""
     waxos_log_level: str = "INFO"
     # Let the database driver log SQL with its parameters (emails, password hashes): debugging only.
     waxos_log_sql_parameters: bool = False
@@ -137,6 +147,17 @@ class Settings(BaseSettings):
         if _strict(info) and value in DEVELOPMENT_APP_IDS:
             raise ValueError(f"the development app id is refused in {_strict(info)}")
         return value
+
+    @field_validator("waxos_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            for part in parts:
+                ipaddress.ip_network(part, strict=False)
+        except ValueError as exc:
+            raise ValueError("must be IP addresses or networks, comma-separated") from exc
+        return ",".join(parts)
 
     @field_validator("pusher_key", "pusher_secondary_key")
     @classmethod

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from tests.support.accounts import TEST_PASSWORD, Api, running_api
-from waxos.auth.models import Membership, User
+from waxos.auth.models import LoginFailure, Membership, User
+from waxos.db.base import utcnow
 from waxos.db.engine import transaction
 
 
@@ -127,3 +129,51 @@ async def test_me_needs_a_live_user(api: Api) -> None:
     async with transaction(api.sessions) as session:
         await session.execute(delete(User).where(User.id == world.acme_agent.id))
     assert (await api.client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def _login_from(api: Api, address: str, email: str, password: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=api.app, client=(address, 40_000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://waxos.test") as client:
+        return await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+
+async def _failures(api: Api) -> list[tuple[str, datetime]]:
+    async with transaction(api.sessions) as session:
+        rows = await session.execute(select(LoginFailure.email, LoginFailure.failed_at))
+        return [(row.email, row.failed_at) for row in rows]
+
+
+async def test_a_flood_from_one_address_is_refused_before_any_hashing(database_url: str) -> None:
+    # Random emails dodge the per-account lockout; the address does not.
+    async with running_api(database_url, waxos_login_attempts_per_minute=3) as api:
+        flood = [await _login_from(api, "198.51.100.7", f"random{n}@x.test", "guess") for n in range(5)]
+        assert [response.status_code for response in flood] == [401, 401, 401, 429, 429]
+        refused = flood[-1]
+        assert refused.json()["code"] == "login_throttled"
+        assert refused.json()["message"].startswith("too many login attempts from this address")
+        assert int(refused.headers["Retry-After"]) == refused.json()["retry_after"] > 0
+        # The refused attempts reached neither the database nor the hasher.
+        assert len(await _failures(api)) == 3
+        # Another address is not held back.
+        other = await _login_from(api, "198.51.100.8", "agent@acme.test", TEST_PASSWORD)
+        assert other.status_code == 200
+
+
+async def test_failures_past_the_window_are_pruned_whatever_their_email(database_url: str) -> None:
+    async with running_api(database_url) as api:
+        now = utcnow()
+        async with transaction(api.sessions) as session:
+            session.add_all(
+                LoginFailure(email=f"old{n}@x.test", failed_at=now - timedelta(hours=1)) for n in range(120)
+            )
+            session.add(LoginFailure(email="recent@x.test", failed_at=now - timedelta(minutes=1)))
+        for attempt in range(3):
+            response = await _login_from(api, "198.51.100.9", f"someone{attempt}@x.test", "guess")
+            assert response.status_code == 401
+        left = await _failures(api)
+    assert sorted(email for email, _ in left) == [
+        "recent@x.test",
+        "someone0@x.test",
+        "someone1@x.test",
+        "someone2@x.test",
+    ]

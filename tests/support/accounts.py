@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import httpx
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -95,6 +96,7 @@ class Api:
     client: httpx.AsyncClient
     world: World
     sessions: async_sessionmaker[AsyncSession]
+    app: FastAPI
 
 
 @asynccontextmanager
@@ -103,4 +105,4 @@ async def running_api(database_url: str, **overrides: object) -> AsyncIterator[A
     await upgrade(database_url)
     app = create_app(make_settings(database_url, **overrides))
     async with asgi_client(app) as client:
-        yield Api(client, await build_world(app.state.sessions), app.state.sessions)
+        yield Api(client, await build_world(app.state.sessions), app.state.sessions, app)

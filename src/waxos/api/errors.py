@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
+from waxos.auth.errors import InvalidCredentials, LoginBusy, LoginThrottled, NotAuthenticated
 from waxos.events import ChannelRefused, EventTooLarge
 from waxos.events.catchup import ResyncRequired
 from waxos.inbox.errors import Conflict, Forbidden, InboxError, NotFound, TooLarge, Unprocessable
@@ -65,6 +65,13 @@ async def _not_authenticated(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_credentials(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(401, "invalid_credentials", str(exc))
+
+
+async def _login_busy(_request: Request, exc: Exception) -> JSONResponse:
+    retry_after = cast(LoginBusy, exc).retry_after
+    return error_response(
+        503, "login_busy", str(exc), {"Retry-After": str(retry_after)}, retry_after=retry_after
+    )
 
 
 async def _login_throttled(_request: Request, exc: Exception) -> JSONResponse:
@@ -197,6 +204,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticated, _not_authenticated)
     app.add_exception_handler(InvalidCredentials, _invalid_credentials)
     app.add_exception_handler(LoginThrottled, _login_throttled)
+    app.add_exception_handler(LoginBusy, _login_busy)
     app.add_exception_handler(ResyncRequired, _resync_required)
     for inbox_error in _INBOX_STATUS:
         app.add_exception_handler(inbox_error, _inbox_error)

@@ -17,9 +17,25 @@ class InvalidCredentials(AuthError):
 class LoginThrottled(AuthError):
     """Too many failed logins for this account recently; try again after `retry_after` seconds."""
 
+    why = "too many failed logins"
+
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
-        super().__init__(f"too many failed logins; retry after {retry_after} s")
+        super().__init__(f"{self.why}; retry after {retry_after} s")
+
+
+class AddressThrottled(LoginThrottled):
+    """Too many login attempts from this client address recently, whatever the accounts."""
+
+    why = "too many login attempts from this address"
+
+
+class LoginBusy(AuthError):
+    """Too many password verifications in progress or waiting; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many logins in progress; retry after {retry_after} s")
 
 
 class NotAuthenticated(AuthError):

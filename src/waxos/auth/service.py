@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,8 +11,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from waxos.auth.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
+from waxos.auth.guard import HashingPool
 from waxos.auth.models import LoginFailure, Membership, Role, User, Workspace
-from waxos.auth.passwords import verify_password
 from waxos.auth.tokens import AccessToken, issue_access_token
 from waxos.db.engine import transaction
 from waxos.events.erasure import erase_workspace_log
@@ -22,6 +21,7 @@ from waxos.events.erasure import erase_workspace_log
 # minutes old: online guessing is held to 20 tries an hour while a mistyping human is barely slowed.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+PRUNE_PER_LOGIN = 50
 # The first key of the per-email advisory lock on PostgreSQL (the second is the email's hash): a class of
 # its own, so it cannot collide with other advisory locks.
 _LOGIN_LOCK_CLASS = 0x6C6F67  # "log"
@@ -46,22 +46,24 @@ async def login(
     password: str,
     tokens: TokenPolicy,
     now: datetime,
+    hashing: HashingPool,
 ) -> str:
-    """An access token for the account, or `InvalidCredentials` / `LoginThrottled`.
+    """An access token for the account, or `InvalidCredentials` / `LoginThrottled` / `LoginBusy`.
 
     The attempt is counted before the password is checked: one short transaction checks the lockout and
     records the attempt as a failure, serialized per email (see `_claim_attempt`), so concurrent
     requests can never verify more than `LOCKOUT_FAILURES` passwords of an account within the window. The
     deliberately slow argon2 verification then runs outside any transaction (on SQLite it would hold the
     write lock); a success removes the account's failures, the attempt's own included. A failure needs no
-    further write.
+    further write. The verification runs on `hashing`'s own threads; a login it has no room for is refused
+    before any of this (see `waxos.auth.guard`).
     """
     email = normalize_email(email)
-    async with transaction(sessions) as session:
-        account = await _claim_attempt(session, email, now)
-    password_hash = account.password_hash if account is not None else None
-    # argon2 releases the GIL, so a thread keeps the event loop serving other requests meanwhile.
-    matched = await asyncio.to_thread(verify_password, password_hash, password)
+    async with hashing.admitted():
+        async with transaction(sessions) as session:
+            account = await _claim_attempt(session, email, now)
+        password_hash = account.password_hash if account is not None else None
+        matched = await hashing.verify(password_hash, password)
     if account is None or not matched:
         raise InvalidCredentials()
     async with transaction(sessions) as session:
@@ -86,11 +88,7 @@ async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> _A
     retry_after = await _lockout_remaining(session, email, now)
     if retry_after is not None:
         raise LoginThrottled(retry_after)
-    await session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.email == email, LoginFailure.failed_at <= now - LOCKOUT_WINDOW
-        )
-    )
+    await _prune_failures(session, now)
     session.add(LoginFailure(email=email, failed_at=now))
     account = (
         await session.execute(
@@ -98,6 +96,28 @@ async def _claim_attempt(session: AsyncSession, email: str, now: datetime) -> _A
         )
     ).one_or_none()
     return None if account is None else _Account(*account)
+
+
+async def _prune_failures(session: AsyncSession, now: datetime) -> None:
+    """Forget failures past the window, of any email, oldest first and a few per login.
+
+    Failures for random emails are never cleared by a success, so without this the table grows with
+    every flood. Ids grow with time: the oldest rows are the first by id, found through the primary key
+    in constant time, and each login removes more than the one it adds. On PostgreSQL, rows another
+    login is pruning are skipped rather than waited for (two logins would otherwise deadlock).
+    """
+    oldest = (
+        select(LoginFailure.id)
+        .order_by(LoginFailure.id)
+        .limit(PRUNE_PER_LOGIN)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    await session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.id.in_(oldest), LoginFailure.failed_at <= now - LOCKOUT_WINDOW
+        )
+    )
 
 
 async def _lockout_remaining(session: AsyncSession, email: str, now: datetime) -> int | None:
