@@ -70,6 +70,17 @@ async def test_encrypted_channels_are_refused_when_encryption_is_disabled(databa
         outsider = {"Authorization": f"Bearer {world.token(world.globex_admin)}"}
         refused = await api.client.get(URL, params={"channel": channel, "after": 0}, headers=member)
         denied = await api.client.get(URL, params={"channel": channel, "after": 0}, headers=outsider)
+        plain = private_workspace_channel(world.acme.id, "chats")
+        many = await api.client.post(
+            "/api/v1/realtime/catch-up", json={"positions": {channel: 0, plain: 0}}, headers=member
+        )
+    # The multi-channel catch-up answers each channel on its own: this one is denied, with the reason.
+    assert many.status_code == 200
+    assert many.json()["channels"][channel] == {
+        "status": "denied",
+        "reason": "encrypted channels are not enabled on this server",
+    }
+    assert many.json()["channels"][plain]["status"] == "ok"
     assert (refused.status_code, refused.json()["code"]) == (400, "encryption_disabled")
     assert "events" not in refused.json()
     # The policy answers first: a non-member learns nothing about the server's configuration.

@@ -18,7 +18,8 @@ class ProviderStateRow(Base):
 
     __tablename__ = "realtime_provider"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Always STATE_ROW, never generated (so not subject to `waxos.db.base.NEVER_REUSE_IDS`).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     active: Mapped[str] = mapped_column(String(16))
     # Bumped by every switch: clients compare it to notice a switch and reconnect (D7).
     epoch: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
