@@ -86,3 +86,46 @@ async def test_a_frame_the_socket_cannot_carry_closes_it_and_is_logged(
     assert sent == [{"type": "websocket.close", "code": 1011, "reason": "Internal error"}]
     assert "cannot write to socket 1.1; closing it" in caplog.text
     await session.finish()
+
+
+async def test_a_subscription_count_held_back_by_the_throttle_goes_out_when_due() -> None:
+    clock = [1_800_000_000.0]
+    app = AppConfig(app_id="100001", key=KEY, secret=SECRET, enable_subscription_count=True)
+    server = PusherServer(ServerConfig(app=app), clock=lambda: clock[0])
+    received: dict[str, list[dict[str, Any]]] = {}
+
+    def recorder(socket_id: str) -> Any:
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.send":
+                received.setdefault(socket_id, []).append(json.loads(message["text"]))
+
+        return send
+
+    def join() -> str:
+        socket_id = server.core.connect(KEY, {"protocol": "7"}, clock[0])
+        server.sessions[socket_id] = Session(socket_id, recorder(socket_id))
+        server.core.receive_text(socket_id, '{"event":"pusher:subscribe","data":{"channel":"big"}}', clock[0])
+        server._dispatch()
+        return socket_id
+
+    def counts(socket_id: str) -> list[int]:
+        frames = received.get(socket_id, [])
+        return [json.loads(f["data"])["subscription_count"] for f in frames if "count" in f["event"]]
+
+    watcher = join()
+    for _ in range(99):
+        join()
+    clock[0] += 4.99  # the 101st arrives just before the 5 s since the last count are up: held back
+    join()
+    await asyncio.sleep(0.05)  # the timer fires, finds nothing due yet, and waits again
+    assert counts(watcher)[-1] == 100
+    clock[0] += 0.01
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if counts(watcher)[-1] == 101:
+            break
+    assert counts(watcher)[-1] == 101
+    assert server.core.next_count_due() is None
+    await server.shutdown()
+    for session in list(server.sessions.values()):
+        await session.finish()

@@ -60,6 +60,12 @@ def _setting(name: str, file_values: dict[str, str]) -> str | None:
     help="Relay client-* events [PUSHER_ENABLE_CLIENT_EVENTS, default off].",
 )
 @click.option(
+    "--subscription-count/--no-subscription-count",
+    default=None,
+    help="Pusher's subscription counting: pusher_internal:subscription_count and its webhook "
+    "[PUSHER_ENABLE_SUBSCRIPTION_COUNT, default on].",
+)
+@click.option(
     "--client-event-rate-limit",
     type=click.IntRange(0),
     default=CLIENT_EVENTS_PER_SECOND,
@@ -90,6 +96,7 @@ def pusher_server_command(
     secret: str | None,
     webhook_url: str | None,
     enable_client_events: bool | None,
+    subscription_count: bool | None,
     client_event_rate_limit: int,
     max_connections_per_address: int,
     max_subscriptions_per_connection: int,
@@ -114,6 +121,10 @@ def pusher_server_command(
     if enable_client_events is None:
         flag = _setting("PUSHER_ENABLE_CLIENT_EVENTS", file_values) or "false"
         enable_client_events = flag.lower() in {"1", "true", "yes", "on"}
+    if subscription_count is None:
+        # On in development, as this server is for development: clients can rely on the counts.
+        flag = _setting("PUSHER_ENABLE_SUBSCRIPTION_COUNT", file_values) or "true"
+        subscription_count = flag.lower() in {"1", "true", "yes", "on"}
     if not app_id or not key or not secret:
         given = {"PUSHER_APP_ID": app_id, "PUSHER_KEY": key, "PUSHER_SECRET": secret}
         missing = ", ".join(name for name, value in given.items() if not value)
@@ -126,6 +137,7 @@ def pusher_server_command(
         key=key,
         secret=secret,
         enable_client_events=enable_client_events,
+        enable_subscription_count=subscription_count,
         client_event_rate_limit=client_event_rate_limit,
         max_subscriptions_per_connection=max_subscriptions_per_connection,
     )

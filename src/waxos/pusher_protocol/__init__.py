@@ -4,10 +4,11 @@ Imports nothing from the rest of waxos, so the local server's protocol can be te
 text out, and reused by any I/O layer.
 """
 
-from waxos.pusher_protocol.app import Close, Output, PusherApp, Send
+from waxos.pusher_protocol.app import PusherApp
 from waxos.pusher_protocol.config import AppConfig
 from waxos.pusher_protocol.errors import CloseCode
 from waxos.pusher_protocol.http_api import HttpRequest, HttpResponse, handle_http
+from waxos.pusher_protocol.output import Close, Output, Send
 from waxos.pusher_protocol.webhooks import WebhookEvent, WebhookRequest, build_webhook
 
 __all__ = [

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from waxos.pusher_protocol import messages, webhooks
 from waxos.pusher_protocol.auth import auth_problem, verify_signin
 from waxos.pusher_protocol.config import AppConfig
-from waxos.pusher_protocol.connection import Connection, Liveness
+from waxos.pusher_protocol.connection import Connection, Liveness, connect_refusal
+from waxos.pusher_protocol.counts import SubscriptionCounter
 from waxos.pusher_protocol.errors import CloseCode, FrameError, excerpt
 from waxos.pusher_protocol.hub import Hub
 from waxos.pusher_protocol.messages import ClientMessage, PresenceMember
@@ -27,29 +27,11 @@ from waxos.pusher_protocol.names import (
     is_valid_event_name,
     parse_channel,
 )
+from waxos.pusher_protocol.output import Close, Output, Send
 from waxos.pusher_protocol.signing import channel_string_to_sign
 
-SUPPORTED_PROTOCOL = 7
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Write `text` to each of `socket_ids`; one encoding shared by every recipient of a fan-out."""
-
-    socket_ids: list[str]
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Close the socket with a WebSocket close code; the app has already forgotten it."""
-
-    socket_id: str
-    code: int
-    reason: str
-
-
-Output = Send | Close
+# Presence channels report members instead; `#server-to-user-` channels are Pusher's own.
+_NOT_COUNTED = frozenset({ChannelKind.PRESENCE, ChannelKind.SERVER_TO_USER})
 
 
 class _Refusal(Exception):
@@ -79,6 +61,7 @@ class PusherApp:
         self._users: dict[str, dict[str, None]] = {}
         # cache_miss webhooks are de-duplicated across clients until the cache is filled again.
         self._cache_miss_reported: set[str] = set()
+        self._counts = SubscriptionCounter()
 
     # ---- draining -------------------------------------------------------------------------------
 
@@ -106,7 +89,7 @@ class PusherApp:
         socket_id = self._new_socket_id()
         while socket_id in self.connections:
             socket_id = self._new_socket_id()
-        refusal = self._refusal(key, query)
+        refusal = connect_refusal(self.config.key, key, query)
         if refusal is not None:
             code, reason = refusal
             self._error(socket_id, reason, code)
@@ -123,19 +106,6 @@ class PusherApp:
         self._send([socket_id], messages.connection_established(socket_id, config.activity_timeout))
         return socket_id
 
-    def _refusal(self, key: str, query: Mapping[str, str]) -> tuple[int, str] | None:
-        if key != self.config.key:
-            return CloseCode.APP_NOT_FOUND, f"App key {excerpt(key)} not in this cluster"
-        protocol = query.get("protocol")
-        if protocol is None or protocol == "":
-            return CloseCode.NO_PROTOCOL, "No protocol version supplied"
-        # ASCII digits only: `str.isdigit` accepts '²', and `int` refuses it or a 5,000-digit string.
-        if not (protocol.isascii() and protocol.isdigit()):
-            return CloseCode.INVALID_VERSION, "Invalid version string format"
-        if protocol.lstrip("0") != str(SUPPORTED_PROTOCOL):
-            return CloseCode.UNSUPPORTED_PROTOCOL, f"Unsupported protocol version {excerpt(protocol, 20)}"
-        return None
-
     def refuse(self, code: int, reason: str, now: float) -> str:
         """A WebSocket the server will not serve (another path: 4005; over a limit: 4100): error, close."""
         del now
@@ -150,13 +120,12 @@ class PusherApp:
         if connection is None:
             return
         for channel in list(connection.subscriptions):
-            self._leave(connection, channel)
+            self._leave(connection, channel, now)
         if connection.user is not None:
             sockets = self._users.get(connection.user.user_id, {})
             sockets.pop(socket_id, None)
             if not sockets:
                 self._users.pop(connection.user.user_id, None)
-        del now
 
     def close(self, socket_id: str, code: int, reason: str, now: float) -> None:
         """Close a connection from the server side: forget it at once, then ask for the close."""
@@ -212,7 +181,7 @@ class PusherApp:
         elif event == "pusher:subscribe":
             self._subscribe(connection, messages.data_object(message), now)
         elif event == "pusher:unsubscribe":
-            self._unsubscribe(connection, messages.data_object(message))
+            self._unsubscribe(connection, messages.data_object(message), now)
         elif event == "pusher:signin":
             self._signin(connection, messages.data_object(message))
         elif event.startswith(CLIENT_EVENT_PREFIX):
@@ -253,6 +222,7 @@ class PusherApp:
             self._webhooks.append(webhooks.member_added(name, member.user_id))
         if channel.cached:
             self._replay_cache(connection.socket_id, name, now)
+        self._count_changed(channel, now)
 
     def _authorize(
         self, connection: Connection, channel: ChannelName, data: dict[str, object]
@@ -287,6 +257,9 @@ class PusherApp:
             if parsed is None:
                 raise _Refusal("Invalid channel_data: user_id is required", 400)
             member = parsed
+        problem = messages.presence_member_problem(member)
+        if problem is not None:
+            raise _Refusal(problem, 400)
         limit = self.config.max_presence_members
         if self.hub.user_count(name) >= limit and not self.hub.has_member(name, member.user_id):
             raise _Refusal(f"Presence channel {name} is full ({limit} members)", 403)
@@ -302,7 +275,7 @@ class PusherApp:
         self._error(connection.socket_id, reason)
         self._send([connection.socket_id], messages.subscription_error(channel, reason, status))
 
-    def _leave(self, connection: Connection, name: str) -> None:
+    def _leave(self, connection: Connection, name: str, now: float) -> None:
         member = connection.subscriptions.pop(name)
         user_id = None if member is None else member.user_id
         left = self.hub.leave(name, connection.socket_id, user_id)
@@ -313,12 +286,36 @@ class PusherApp:
             self._webhooks.append(webhooks.channel_vacated(name))
             # Nothing about a channel outlives its last subscriber but its cached event.
             self._cache_miss_reported.discard(name)
+        self._count_changed(parse_channel(name), now)
 
-    def _unsubscribe(self, connection: Connection, data: dict[str, object]) -> None:
+    def _unsubscribe(self, connection: Connection, data: dict[str, object], now: float) -> None:
         name = data.get("channel")
         # Unsubscribing from a channel one is not in is a no-op for Pusher: there is no reply at all.
         if isinstance(name, str) and name in connection.subscriptions:
-            self._leave(connection, name)
+            self._leave(connection, name, now)
+
+    # ---- subscription counting ------------------------------------------------------------------
+
+    def _count_changed(self, channel: ChannelName, now: float) -> None:
+        if not self.config.enable_subscription_count or channel.kind in _NOT_COUNTED:
+            return
+        count = self.hub.subscription_count(channel.name)
+        if self._counts.changed(channel.name, count, now):
+            self._send_count(channel.name, count)
+
+    def _send_count(self, name: str, count: int) -> None:
+        self._send(self.hub.subscribers(name), messages.subscription_count(name, count))
+        self._webhooks.append(webhooks.subscription_count(name, count))
+
+    def next_count_due(self) -> float | None:
+        """When `send_due_counts` has a count held back by the 5-second throttle to send (None: none)."""
+        return self._counts.next_due()
+
+    def send_due_counts(self, now: float) -> None:
+        """Send the subscription counts the throttle held back until `now`, as they are now."""
+        # A channel emptied meanwhile is no longer held back (see `SubscriptionCounter.changed`).
+        for name in self._counts.due(now):
+            self._send_count(name, self.hub.subscription_count(name))
 
     def _replay_cache(self, socket_id: str, name: str, now: float) -> None:
         cached = self.hub.cache_get(name, now)

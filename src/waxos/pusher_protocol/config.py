@@ -19,6 +19,8 @@ class AppConfig:
     key: str
     secret: str
     enable_client_events: bool = False
+    # Pusher's "subscription counting" app setting (off unless enabled, as on Pusher).
+    enable_subscription_count: bool = False
     # Pusher advertises 120 s; pusher-js pings after that much silence and expects a reply in 30 s.
     activity_timeout: int = 120
     pong_timeout: float = 30.0

@@ -1,4 +1,4 @@
-"""One client connection's state: its subscriptions, signed-in user, liveness and client-event budget.
+"""One client connection: whether it is let in, then its subscriptions, user, liveness and event budget.
 
 Timers live in the adapter; this object only says when the next one is due (`next_deadline`) and what
 to do when it fires (`on_deadline`), with the clock always passed in. That keeps the liveness rules
@@ -9,9 +9,28 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from waxos.pusher_protocol.errors import CloseCode, excerpt
 from waxos.pusher_protocol.messages import JsonValue, PresenceMember
+
+SUPPORTED_PROTOCOL = 7
+
+
+def connect_refusal(app_key: str, key: str, query: Mapping[str, str]) -> tuple[int, str] | None:
+    """Why a connection to `/app/{key}?protocol=…` is refused (a close code and Pusher's reason), or None."""
+    if key != app_key:
+        return CloseCode.APP_NOT_FOUND, f"App key {excerpt(key)} not in this cluster"
+    protocol = query.get("protocol")
+    if protocol is None or protocol == "":
+        return CloseCode.NO_PROTOCOL, "No protocol version supplied"
+    # ASCII digits only: `str.isdigit` accepts '²', and `int` refuses it or a 5,000-digit string.
+    if not (protocol.isascii() and protocol.isdigit()):
+        return CloseCode.INVALID_VERSION, "Invalid version string format"
+    if protocol.lstrip("0") != str(SUPPORTED_PROTOCOL):
+        return CloseCode.UNSUPPORTED_PROTOCOL, f"Unsupported protocol version {excerpt(protocol, 20)}"
+    return None
 
 
 class Liveness(enum.Enum):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waxos.pusher_protocol.errors import FrameError
+from waxos.pusher_protocol.limits import MAX_PRESENCE_USER_INFO_BYTES, MAX_USER_ID_LENGTH
 
 JsonValue = Any
 """Whatever `json.loads` returns; client event payloads are relayed as the client sent them."""
@@ -188,6 +189,21 @@ def channel_event(event: str, channel: str, data: JsonValue, user_id: str | None
     if user_id is not None:
         message["user_id"] = user_id
     return dumps(message)
+
+
+def subscription_count(channel: str, count: int) -> str:
+    """`pusher_internal:subscription_count`: how many connections a non-presence channel has."""
+    data = dumps({"subscription_count": count})
+    return dumps({"event": "pusher_internal:subscription_count", "channel": channel, "data": data})
+
+
+def presence_member_problem(member: PresenceMember) -> str | None:
+    """Why Pusher would refuse this presence member (its documented limits), or None."""
+    if len(member.user_id) > MAX_USER_ID_LENGTH:
+        return f"Presence user_id is longer than {MAX_USER_ID_LENGTH} characters"
+    if len(dumps(member.user_info).encode()) > MAX_PRESENCE_USER_INFO_BYTES:
+        return f"Presence user_info is larger than {MAX_PRESENCE_USER_INFO_BYTES} bytes"
+    return None
 
 
 def signin_success(user_data: str) -> str:

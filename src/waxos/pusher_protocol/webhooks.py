@@ -39,6 +39,11 @@ def member_removed(channel: str, user_id: str) -> WebhookEvent:
     return {"name": "member_removed", "channel": channel, "user_id": user_id}
 
 
+def subscription_count(channel: str, count: int) -> WebhookEvent:
+    """A non-presence channel's number of subscriptions changed (subscription counting on)."""
+    return {"name": "subscription_count", "channel": channel, "subscription_count": count}
+
+
 def cache_miss(channel: str) -> WebhookEvent:
     """A client subscribed to a cache channel that held no event."""
     return {"name": "cache_miss", "channel": channel}

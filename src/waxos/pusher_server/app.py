@@ -49,6 +49,8 @@ class PusherServer:
         self._clock = clock
         self.sessions: dict[str, Session] = {}
         self._per_address: dict[str, int] = {}
+        # The one timer for subscription counts held back by Pusher's 5-second throttle: (due, handle).
+        self._count_timer: tuple[float, asyncio.TimerHandle] | None = None
         self.webhooks: WebhookSender | None = None
         if config.webhook_url:
             self.webhooks = WebhookSender(
@@ -92,6 +94,9 @@ class PusherServer:
         for socket_id in list(self.core.connections):
             self.core.close(socket_id, CloseCode.GENERIC_RECONNECT, "Server shutting down", now)
         self._dispatch()
+        if self._count_timer is not None:
+            self._count_timer[1].cancel()
+            self._count_timer = None
         if self.webhooks is not None:
             await self.webhooks.aclose()
 
@@ -122,6 +127,23 @@ class PusherServer:
         events = self.core.take_webhooks()
         if events and self.webhooks is not None:
             self.webhooks.submit(events)
+        self._arm_count_timer()
+
+    def _arm_count_timer(self) -> None:
+        due = self.core.next_count_due()
+        if self._count_timer is not None:
+            if due is not None and self._count_timer[0] <= due:
+                return
+            self._count_timer[1].cancel()
+            self._count_timer = None
+        if due is not None:
+            delay = max(0.0, due - self._clock())
+            self._count_timer = (due, asyncio.get_running_loop().call_later(delay, self._on_count_timer))
+
+    def _on_count_timer(self) -> None:
+        self._count_timer = None
+        self.core.send_due_counts(self._clock())
+        self._dispatch()
 
     def _too_slow(self, session: Session) -> None:
         logger.warning("socket %s is not reading; disconnecting it", session.socket_id)

@@ -56,6 +56,7 @@ def describe(config: ServerConfig) -> str:
         f"Local Pusher server on ws://{config.host}:{config.port}/app/{app.key} and "
         f"http://{config.host}:{config.port}/apps/{app.app_id} "
         f"(client events {'on' if app.enable_client_events else 'off'}, "
+        f"subscription counting {'on' if app.enable_subscription_count else 'off'}, "
         f"webhooks {config.webhook_url or 'off'})"
     )
 

@@ -21,6 +21,7 @@
 //   {"type":"subscribed","channel":…,"members"?:…} {"type":"subscription_error","channel":…,"error":…}
 //   {"type":"event","channel":…,"event":…,"data":…} {"type":"event_meta",…,"user_id":…} {"type":"member_added"|"member_removed",…}
 //   {"type":"user_event","event":…,"data":…} {"type":"signed_in"} {"type":"error","error":…}
+//   {"type":"subscription_count","channel":…,"count":…} (pusher-js's pusher:subscription_count)
 "use strict";
 
 const readline = require("readline");
@@ -127,6 +128,9 @@ function subscribe(name) {
     emit({ type: "member_removed", channel: name, user_id: member.id }),
   );
   channel.bind("pusher:cache_miss", () => emit({ type: "cache_miss", channel: name }));
+  channel.bind("pusher:subscription_count", (data) =>
+    emit({ type: "subscription_count", channel: name, count: data.subscription_count }),
+  );
   channel.bind_global((event, data) => {
     if (event.startsWith("pusher:") || event.startsWith("pusher_internal:")) return;
     emit({ type: "event", channel: name, event, data });
