@@ -174,8 +174,14 @@ def test_limits_come_from_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["--app-id", "1", "--key", "k", "--secret", "s", "--port", "6001"]
     assert CliRunner().invoke(main, ["pusher-server", *args]).exit_code == 0
     extra = ["--max-connections-per-address", "0", "--max-subscriptions-per-connection", "5"]
-    assert CliRunner().invoke(main, ["pusher-server", *args, *extra]).exit_code == 0
-    default, lifted = started
+    assert (
+        CliRunner().invoke(main, ["pusher-server", *args, *extra, "--no-subscription-count"]).exit_code == 0
+    )
+    monkeypatch.setenv("PUSHER_ENABLE_SUBSCRIPTION_COUNT", "false")
+    assert CliRunner().invoke(main, ["pusher-server", *args]).exit_code == 0
+    default, lifted, _from_env = started
+    # Subscription counting is on unless switched off, by flag or variable.
+    assert [c.app.enable_subscription_count for c in started] == [True, False, False]
     assert (default.max_connections_per_address, default.app.max_subscriptions_per_connection) == (
         1_000,
         1_000,
