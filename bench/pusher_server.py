@@ -177,15 +177,11 @@ async def main() -> None:
     env = os.environ | {"PUSHER_APP_ID": APP_ID, "PUSHER_KEY": KEY, "PUSHER_SECRET": SECRET}
     server = subprocess.Popen(
         # Every socket here comes from 127.0.0.1: the per-address cap (1,000 by default) is lifted.
+        # Subscription counting (on by default for development) is off, as on Pusher unless an app
+        # enables it: the figures are those of delivering events, and the readers expect only them.
         [
-            sys.executable,
-            "-m",
-            "waxos",
-            "pusher-server",
-            "--port",
-            str(port),
-            "--max-connections-per-address",
-            "0",
+            *(sys.executable, "-m", "waxos", "pusher-server", "--port", str(port)),
+            *("--max-connections-per-address", "0", "--no-subscription-count"),
         ],
         env=env,
         cwd=ROOT,
