@@ -1,8 +1,9 @@
 """What stands in front of password hashing: a throttle per client address and a bounded hashing pool.
 
 The per-email lockout in `waxos.auth.service` stops guessing one account's password, but not a flood of
-logins for random emails: each still costs an argon2 verification (~0.1 s of CPU over several threads),
-and enough of them at once starved every other endpoint of the process. So, before any database work:
+logins for random emails: each still costs an argon2 verification, deliberately expensive, and enough of
+them at once starved every other endpoint of the process (`bench/auth.py --login-flood` measures it).
+So, before any database work:
 
 - `AddressThrottle`: a token bucket per client address (an IPv6 address counts by its /64, which one
   host usually holds whole), with room for a burst; beyond it the answer is 429 with `Retry-After`.
@@ -76,8 +77,8 @@ class AddressThrottle:
 class HashingPool:
     """Password verifications on `concurrency` threads of their own, at most `max_waiting` queued.
 
-    `concurrency` 0 means half the CPUs, at least one: an argon2 verification keeps a core busy for
-    about 0.1 s, and the other half stays free for every other endpoint, whatever the flood.
+    `concurrency` 0 means half the CPUs, at least one: an argon2 verification keeps a core busy while it
+    runs, and the other half stays free for every other endpoint, whatever the flood.
     """
 
     def __init__(
