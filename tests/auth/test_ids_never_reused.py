@@ -24,15 +24,16 @@ from waxos.events.tables import ChannelHead, LoggedEvent
 SOCKET_ID = "123.456"
 
 
-async def _authorized(api: Api, token: str, channel: str) -> tuple[int, int, int]:
-    """Statuses of /me, a channel authorization and a sign-in with `token`."""
+async def _authorized(api: Api, token: str, channel: str) -> tuple[int, int, int, int]:
+    """Statuses of /me, a channel authorization, a sign-in and an inbox read with `token`."""
     headers = {"Authorization": f"Bearer {token}"}
     me = await api.client.get("/api/v1/me", headers=headers)
     auth = await api.client.post(
         "/api/v1/pusher/auth", data={"socket_id": SOCKET_ID, "channel_name": channel}, headers=headers
     )
     signin = await api.client.post("/api/v1/pusher/user-auth", data={"socket_id": SOCKET_ID}, headers=headers)
-    return me.status_code, auth.status_code, signin.status_code
+    chats = await api.client.get(f"/api/v1/workspaces/{api.world.acme.id}/chats", headers=headers)
+    return me.status_code, auth.status_code, signin.status_code, chats.status_code
 
 
 async def _new_user(api: Api, email: str, user_id: int | None = None) -> User:
@@ -50,12 +51,12 @@ async def test_the_next_account_never_gets_a_deleted_users_id(database_url: str)
         newest = await _new_user(api, "newest@acme.test")
         token = api.world.token(newest)
         channel = f"private-user-{newest.id}"
-        assert await _authorized(api, token, channel) == (200, 200, 200)
+        assert await _authorized(api, token, channel) == (200, 200, 200, 200)
         async with transaction(api.sessions) as session:
             await session.execute(delete(User).where(User.id == newest.id))
         following = await _new_user(api, "following@acme.test")
         assert following.id > newest.id
-        assert await _authorized(api, token, channel) == (401, 401, 401)
+        assert await _authorized(api, token, channel) == (401, 401, 401, 401)
 
 
 async def test_a_token_does_not_pass_to_another_user_given_the_same_id(database_url: str) -> None:
@@ -69,8 +70,8 @@ async def test_a_token_does_not_pass_to_another_user_given_the_same_id(database_
         impostor = await _new_user(api, "impostor@acme.test", user_id=agent.id)
         assert impostor.token_generation != agent.token_generation
         channel = f"private-user-{agent.id}"
-        assert await _authorized(api, token, channel) == (401, 401, 401)
-        assert await _authorized(api, api.world.token(impostor), channel) == (200, 200, 200)
+        assert await _authorized(api, token, channel) == (401, 401, 401, 401)
+        assert await _authorized(api, api.world.token(impostor), channel) == (200, 200, 200, 200)
 
 
 async def _log_of(api: Api) -> tuple[set[str], set[str]]:

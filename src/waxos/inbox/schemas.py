@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -18,29 +17,25 @@ from waxos.inbox.models import (
     Level,
     SuggestionStatus,
 )
+from waxos.text import MultilineText, SingleLineText
 
 # A message or suggestion longer than this is refused with 413 (checked by the service, not here, so the
 # answer is "too large" rather than "malformed").
 MAX_TEXT_CHARS = 10_000
 _CODE = r"^[a-z][a-z0-9_]{0,63}$"
-_MULTILINE = frozenset("\n\r\t")
 
 
-def _refuse_control_characters(allowed: frozenset[str]) -> AfterValidator:
-    def check(value: str) -> str:
-        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
-            raise ValueError("must not contain control characters")
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
-    return AfterValidator(check)
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
-Line = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), _refuse_control_characters(frozenset())]
+# Control characters are refused by the shared types of `waxos.text`.
+Line = Annotated[SingleLineText, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(_not_blank)]
 """One line of text: a name, a handle."""
 
-Text = Annotated[str, Field(min_length=1), _refuse_control_characters(_MULTILINE)]
+Text = Annotated[MultilineText, Field(min_length=1), AfterValidator(_not_blank)]
 """A message body: any length up to `MAX_TEXT_CHARS` (checked by the service), newlines and tabs allowed."""
 
 ClientId = Annotated[str, Field(min_length=1, max_length=CLIENT_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]
@@ -233,7 +228,9 @@ class AnnouncementOut(BaseModel):
 class MemberAdd(_Body):
     """`POST /workspaces/{id}/members`: an existing user, by email, with a role."""
 
-    email: Annotated[str, Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent2@acme.test"])]
+    email: Annotated[
+        SingleLineText, Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent2@acme.test"])
+    ]
     role: Role
 
 

@@ -14,6 +14,7 @@ from waxos.inbox.models import ChatStatus
 from waxos.inbox.pages import DEFAULT_LIMIT, MAX_LIMIT
 from waxos.inbox.routes.deps import ActorDep, errors
 from waxos.inbox.schemas import AssigneeSet, ChatCreate, ChatOut, ChatPage, ChatPatch
+from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1", tags=["chats"])
 
@@ -42,7 +43,7 @@ async def list_chats(
     status: ChatStatus | None = None,
     assignee_id: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+        SingleLineText | None, Query(max_length=200, description="`next_cursor` of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ChatPage:

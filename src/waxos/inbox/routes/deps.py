@@ -14,9 +14,10 @@ from waxos.events.writer import validate_excluded_socket
 from waxos.inbox.access import Actor
 from waxos.inbox.announcements import AnnouncementWorker
 from waxos.inbox.suggestions import AiService
+from waxos.text import SingleLineText
 
 SocketIdHeader = Annotated[
-    str | None,
+    SingleLineText | None,
     Header(
         alias="X-Socket-ID",
         description="pusher-js's `socket_id`: the events this request causes are not sent live to that "

@@ -13,6 +13,7 @@ from waxos.inbox import members
 from waxos.inbox.pages import DEFAULT_LIMIT, MAX_LIMIT
 from waxos.inbox.routes.deps import ActorDep, errors
 from waxos.inbox.schemas import MemberAdd, MemberOut, MemberPage, MemberPatch
+from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
 _ADMIN = (403, "the caller is not an admin of the workspace")
@@ -24,7 +25,7 @@ async def list_members(
     workspace_id: int,
     session: ReadSessionDep,
     actor: ActorDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[SingleLineText | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> MemberPage:
     """By user id; pass `next_cursor` as `cursor` for the next page."""

@@ -14,6 +14,7 @@ from waxos.inbox.announcements import create_announcement
 from waxos.inbox.pages import DEFAULT_LIMIT, MAX_LIMIT
 from waxos.inbox.routes.deps import ActorDep, AnnouncementsDep, errors
 from waxos.inbox.schemas import AnnouncementOut, NotificationCreate, NotificationOut, NotificationPage
+from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -44,7 +45,7 @@ async def list_notifications(
     workspace_id: int,
     session: ReadSessionDep,
     actor: ActorDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[SingleLineText | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> NotificationPage:
     """Pass `next_cursor` as `cursor` for the next page."""
