@@ -7,6 +7,7 @@ with RETURNING, and the event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
@@ -65,8 +66,9 @@ def _insert(dialect: str) -> Executable:
 
 async def send_message(
     session: AsyncSession, actor: Actor, chat_id: int, body: str, direction: Direction, client_id: str | None
-) -> tuple[Message, bool]:
-    """Add a message to the chat; returns it and whether it is new (False: an earlier `client_id` send).
+) -> tuple[Mapping[str, Any], bool]:
+    """Add a message to the chat; returns its columns and whether it is new (False: an earlier `client_id`
+    send).
 
     An outbound message needs an open chat (`Conflict`); an inbound one reopens a closed chat
     (`chat.status`). `message.new` on the workspace's chats channel.
@@ -107,20 +109,19 @@ async def send_message(
         first = (await session.execute(_BY_CLIENT_ID, {"chat_id": chat_id, "client_id": client_id})).one()
         if (first.body, first.direction) != (body, direction.value):
             raise Conflict("client_id_reused", "this client_id was used for a different message", id=first.id)
-        return Message(**first._asdict()), False
-    message = Message(**row._asdict())
+        return dict(first._mapping), False
     outbox.add(
         chats_channel(workspace_id),
         MessageNew(
             chat_id=chat_id,
-            message_id=message.id,
+            message_id=row.id,
             direction=direction.value,
             sender_type="staff" if outbound else "contact",
-            sender_id=message.sender_id,
+            sender_id=row.sender_id,
         ),
     )
     await outbox.emit(session)
-    return message, True
+    return dict(row._mapping), True
 
 
 async def list_messages(
