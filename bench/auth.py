@@ -385,7 +385,8 @@ def main() -> None:
             figures, statuses = flood
             print(
                 f"\n  under a flood of {args.login_flood} login connections from changing addresses "
-                f"(hashing pool: {args.hashing_threads} threads, {args.hashing_queue} waiting):"
+                f"(hashing pool: {args.hashing_threads or 'half the CPUs in'} threads, "
+                f"{args.hashing_queue} waiting):"
             )
             print(
                 f"  {figures.name:<46} {figures.rps:8.0f} {figures.percentile(50):8.2f} "
