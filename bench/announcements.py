@@ -39,8 +39,8 @@ from waxos.inbox.models import AnnouncementFanout
 SIGNING_KEY = "bench-signing-key-not-secret-0123456789"
 
 
-async def prepare(database_url: str, workspaces: int) -> int:
-    """Migrate; `workspaces` workspaces and an operator, whose id is returned."""
+async def prepare(database_url: str, workspaces: int) -> tuple[int, int]:
+    """Migrate; `workspaces` workspaces and an operator, whose id and token generation are returned."""
     await upgrade(database_url)
     engine = make_engine(database_url)
     try:
@@ -55,7 +55,7 @@ async def prepare(database_url: str, workspaces: int) -> int:
             )
             session.add(operator)
             await session.flush()
-            return operator.id
+            return operator.id, operator.token_generation
     finally:
         await engine.dispose()
 
@@ -116,12 +116,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as database_url:
-        operator_id = asyncio.run(prepare(database_url, args.workspaces))
+        operator_id, generation = asyncio.run(prepare(database_url, args.workspaces))
         pusher_port = free_port()
         settings = env_file(
             Path(tmp) / "bench.env", database_url, WAXOS_SECRET_KEY=SIGNING_KEY, PUSHER_PORT=str(pusher_port)
         )
-        token = issue_access_token(operator_id, SIGNING_KEY, timedelta(hours=1), utcnow())
+        token = issue_access_token(operator_id, generation, SIGNING_KEY, timedelta(hours=1), utcnow())
         load_before = os.getloadavg()[0]
         port = free_port()
         local_server = subprocess.Popen(

@@ -49,8 +49,9 @@ WITHOUT_EVENT = (
 )
 
 
-async def prepare(database_url: str, workspaces: int) -> tuple[int, list[int]]:
-    """Migrate; an agent with a chat in each of `workspaces` workspaces; the agent and the chats."""
+async def prepare(database_url: str, workspaces: int) -> tuple[int, int, list[int]]:
+    """Migrate; an agent with a chat in each of `workspaces` workspaces; the agent's id and token
+    generation, and the chats."""
     await upgrade(database_url)
     engine = make_engine(database_url)
     try:
@@ -67,7 +68,7 @@ async def prepare(database_url: str, workspaces: int) -> tuple[int, list[int]]:
                 [*chats, *(Membership(user_id=agent.id, workspace_id=t.id, role=Role.AGENT) for t in teams)]
             )
             await session.flush()
-            return agent.id, [chat.id for chat in chats]
+            return agent.id, agent.token_generation, [chat.id for chat in chats]
     finally:
         await engine.dispose()
 
@@ -87,9 +88,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as database_url:
-        agent_id, chats = asyncio.run(prepare(database_url, args.workspaces))
+        agent_id, generation, chats = asyncio.run(prepare(database_url, args.workspaces))
         settings = env_file(Path(tmp) / "bench.env", database_url, WAXOS_SECRET_KEY=SIGNING_KEY)
-        token = issue_access_token(agent_id, SIGNING_KEY, timedelta(hours=1), utcnow())
+        token = issue_access_token(agent_id, generation, SIGNING_KEY, timedelta(hours=1), utcnow())
         body = {"body": "Hello from the bench", "direction": "outbound"}
         spread = tuple(post_json(f"/api/v1/chats/{chat}/messages", body, token) for chat in chats)
         one = spread[:1]
