@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.accounts import Api, running_api
+from tests.support.failover_drill import SECONDARY_APP_ID, SECONDARY_KEY, SECONDARY_SECRET
 from tests.support.inbox import EventLog
 from tests.support.settings import PUSHER_KEY, PUSHER_SECRET
 from waxos.auth.models import Membership, Role
@@ -271,3 +272,34 @@ async def test_concurrent_deliveries_are_applied_together_each_exactly_once(api:
         states = [d["online"] for d in flips if d["user_id"] == user]
         assert states and all(a != b for a, b in itertools.pairwise(states)), "only changes are events"
         assert states[-1] == expected[user]
+
+
+async def test_deliveries_are_verified_with_the_secret_of_the_provider_whose_key_they_name(
+    database_url: str,
+) -> None:
+    """After a failover the secondary provider sends the webhooks: its key picks its secret, and a key
+    paired with the other provider's secret is forged."""
+    secondary = {
+        "pusher_secondary_app_id": SECONDARY_APP_ID,
+        "pusher_secondary_key": SECONDARY_KEY,
+        "pusher_secondary_secret": SECONDARY_SECRET,
+        "pusher_secondary_host": "127.0.0.1",
+        "pusher_secondary_port": 9,
+        "pusher_secondary_use_tls": False,
+    }
+    async with running_api(database_url, **secondary) as api:
+        world = api.world
+        added = [member("member_added", world.acme.id, world.acme_agent.id)]
+        removed = [member("member_removed", world.acme.id, world.acme_agent.id)]
+        crossed = await post(api, added, key=SECONDARY_KEY, secret=PUSHER_SECRET)
+        assert (crossed.status_code, crossed.json()["code"]) == (401, "webhook_forged")
+        crossed = await post(api, added, key=PUSHER_KEY, secret=SECONDARY_SECRET)
+        assert (crossed.status_code, crossed.json()["code"]) == (401, "webhook_forged")
+        from_secondary = await post(api, added, key=SECONDARY_KEY, secret=SECONDARY_SECRET)
+        assert from_secondary.json() == {"status": "accepted", "events": 1}
+        async with api.sessions() as session:
+            assert [p.online for p in await session.scalars(select(StaffPresence))] == [True]
+        from_primary = await post(api, removed, now_ms() + 1)
+        assert from_primary.json() == {"status": "accepted", "events": 1}
+        async with api.sessions() as session:
+            assert [p.online for p in await session.scalars(select(StaffPresence))] == [False]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from waxos.api.openapi import emits
+from waxos.config import Settings
 from waxos.events import UserOnline
 from waxos.metrics import ServiceMetrics
 from waxos.webhooks.receiver import WebhookReceiver
@@ -31,6 +32,15 @@ KNOWN_EVENTS = frozenset(
         "subscription_count",
     }
 )
+
+
+def webhook_secrets(settings: Settings) -> dict[str, str]:
+    """Each configured provider's app key and secret: webhooks come from whichever provider is active."""
+    secrets = {settings.pusher_key: settings.pusher_secret.get_secret_value()}
+    if settings.secondary_configured:
+        secondary = settings.for_secondary()
+        secrets[secondary.pusher_key] = secondary.pusher_secret.get_secret_value()
+    return secrets
 
 
 class WebhookAck(BaseModel):
@@ -57,20 +67,20 @@ class WebhookAck(BaseModel):
     },
 )
 async def receive(request: Request) -> Response:
-    """Verified against `X-Pusher-Key` and `X-Pusher-Signature` (HMAC-SHA256 of the raw body), then
+    """Verified against `X-Pusher-Key` and `X-Pusher-Signature` (HMAC-SHA256 of the raw body, with the
+    secret of the provider, primary or secondary, whose key the delivery names), then
     applied: staff presence (`user.online` on `private-workspace-{id}.presence` when it changes), channel
     occupancy and subscription counts. A delivery already applied is answered 200 and changes nothing."""
     state = request.app.state
     metrics: ServiceMetrics = state.metrics
-    settings = state.settings
+    settings: Settings = state.settings
     body = await request.body()
     try:
         delivery = verify(
             request.headers.get("x-pusher-key"),
             request.headers.get("x-pusher-signature"),
             body,
-            key=settings.pusher_key,
-            secret=settings.pusher_secret.get_secret_value(),
+            secrets=webhook_secrets(settings),
             now_ms=int(time.time() * 1000),
         )
     except WebhookRefused as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,16 +47,30 @@ class Delivery:
 
 
 def verify(
-    key_header: str | None, signature_header: str | None, body: bytes, *, key: str, secret: str, now_ms: int
+    key_header: str | None,
+    signature_header: str | None,
+    body: bytes,
+    *,
+    secrets: Mapping[str, str],
+    now_ms: int,
 ) -> Delivery:
-    """The delivery if the headers prove it is Pusher's and fresh, else `WebhookRefused`."""
+    """The delivery if the headers prove it is Pusher's and fresh, else `WebhookRefused`.
+
+    `secrets` maps each configured app's key to its secret (the primary's, and the secondary's when one
+    is configured): `X-Pusher-Key` names the app that signed, so a delivery from the secondary provider
+    is checked with the secondary's secret, and no key outside `secrets` is accepted.
+    """
     if not key_header or not signature_header:
         raise WebhookRefused(Refusal.FORGED, "X-Pusher-Key and X-Pusher-Signature are required")
+    # Every configured key is compared, each in constant time; an unknown key is still signed with a
+    # configured secret, so the answer's timing says nothing about which part was wrong.
+    matched = [
+        secret for key, secret in secrets.items() if hmac.compare_digest(key_header.encode(), key.encode())
+    ]
+    secret = matched[0] if matched else next(iter(secrets.values()))
     expected = sign_webhook(secret, body)
-    # Both compared in constant time, and both always compared, so timing says nothing about either.
-    key_ok = hmac.compare_digest(key_header.encode(), key.encode())
     signature_ok = hmac.compare_digest(signature_header.strip().lower().encode(), expected.encode())
-    if not (key_ok and signature_ok):
+    if not (matched and signature_ok):
         raise WebhookRefused(Refusal.FORGED, "the webhook signature does not match")
     try:
         parsed = json.loads(body)
