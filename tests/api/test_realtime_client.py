@@ -178,6 +178,23 @@ async def test_cors_answers_listed_origins_only(database_url: str) -> None:
     }
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+async def test_cors_lets_a_listed_origin_edit_the_inbox(database_url: str, method: str) -> None:
+    """The inbox's edit routes (assign, close, edit or delete a message) pass the browser's preflight."""
+    async with running_api(database_url, waxos_cors_origins="http://app.test:3000") as api:
+        answer = await api.client.options(
+            "/api/v1/chats/1/messages/1",
+            headers={
+                "Origin": "http://app.test:3000",
+                "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["access-control-allow-origin"] == "http://app.test:3000"
+    assert method in {m.strip() for m in answer.headers["access-control-allow-methods"].split(",")}
+
+
 async def test_without_listed_origins_there_is_no_cors(database_url: str) -> None:
     async with running_api(database_url) as api:
         answer = await api.client.options(
