@@ -68,6 +68,24 @@ async def test_a_closed_chat_refuses_replies_and_a_customer_message_reopens_it(
     assert (await api.client.get(f"/api/v1/chats/{chat['id']}", headers=headers)).json()["status"] == "open"
 
 
+async def test_a_retried_customer_message_does_not_reopen_the_chat_closed_after_it(
+    api: Api, log: EventLog
+) -> None:
+    """The first send was stored, then staff closed the chat; the client's retry of that send (same
+    client_id) returns the stored message and leaves the chat closed, with no event."""
+    world = api.world
+    chat = await open_chat(api)
+    headers = bearer(api, world.acme_agent)
+    first = await send(api, chat["id"], "Is it shipped?", "inbound", client_id="contact-7")
+    assert first.status_code == 201
+    await api.client.patch(f"/api/v1/chats/{chat['id']}", json={"status": "closed"}, headers=headers)
+    await log.new()
+    retried = await send(api, chat["id"], "Is it shipped?", "inbound", client_id="contact-7")
+    assert retried.status_code == 200 and retried.json()["id"] == first.json()["id"]
+    assert await log.new() == []
+    assert (await api.client.get(f"/api/v1/chats/{chat['id']}", headers=headers)).json()["status"] == "closed"
+
+
 async def test_receipts_only_move_forward_and_each_emits_message_status(api: Api, log: EventLog) -> None:
     chat = await open_chat(api)
     message = (await send(api, chat["id"])).json()

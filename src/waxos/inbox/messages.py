@@ -79,18 +79,12 @@ async def send_message(
     if access is None:
         raise await missing(session, actor, "chat")
     workspace_id, chat_status = access
+    outbound = direction is Direction.OUTBOUND
+    closed = chat_status == ChatStatus.CLOSED.value
+    if closed and outbound:
+        raise Conflict("chat_closed", "reopen the chat before replying", current_status=chat_status)
     outbox = Outbox(actor.socket_id)
     now = utcnow()
-    if chat_status == ChatStatus.CLOSED.value:
-        if direction is Direction.OUTBOUND:
-            raise Conflict("chat_closed", "reopen the chat before replying", current_status=chat_status)
-        reopened = await session.execute(_REOPEN, {"chat_id": chat_id, "now": now})
-        if cast(Any, reopened).rowcount:
-            outbox.add(
-                chats_channel(workspace_id),
-                ChatStatusChanged(chat_id=chat_id, status="open", previous_status="closed"),
-            )
-    outbound = direction is Direction.OUTBOUND
     values = {
         "chat_id": chat_id,
         "direction": direction.value,
@@ -110,6 +104,13 @@ async def send_message(
         if (first.body, first.direction) != (body, direction.value):
             raise Conflict("client_id_reused", "this client_id was used for a different message", id=first.id)
         return dict(first._mapping), False
+    # Reopened only by a message that is new: a retried send of one that came before the chat was closed
+    # returns that message above and changes nothing.
+    if closed and cast(Any, await session.execute(_REOPEN, {"chat_id": chat_id, "now": now})).rowcount:
+        outbox.add(
+            chats_channel(workspace_id),
+            ChatStatusChanged(chat_id=chat_id, status="open", previous_status="closed"),
+        )
     outbox.add(
         chats_channel(workspace_id),
         MessageNew(
