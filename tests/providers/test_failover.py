@@ -80,6 +80,16 @@ def test_a_failing_secondary_fails_over_to_a_healthy_primary_even_after_a_manual
     )
 
 
+def test_a_secondary_no_longer_configured_is_switched_back_to_the_primary_at_once() -> None:
+    """Read as the primary already; the switch records it under a new epoch, whatever was observed."""
+    masked = ActiveProvider(
+        Provider.PRIMARY, 2, utcnow(), ChangedBy.MANUAL, "gone", unconfigured_secondary=True
+    )
+    wanted = decide(RULES, masked, (Provider.PRIMARY,), Observed(), 0)
+    assert wanted is not None and wanted.to is Provider.PRIMARY
+    assert decide(RULES, PRIMARY_INITIAL, (Provider.PRIMARY,), Observed(), 0) is None
+
+
 def test_forget_clears_what_was_seen() -> None:
     seen = observed(primary_open=0, secondary_healthy=0)
     seen.forget()

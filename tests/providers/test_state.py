@@ -63,7 +63,7 @@ async def test_a_recorded_secondary_that_is_no_longer_configured_reads_as_the_pr
             )
         async with transaction(sessions) as session:
             active = await read_active(session, make_settings(database_url))
-    assert (active.provider, active.epoch) == (Provider.PRIMARY, 2)
+    assert (active.provider, active.epoch, active.unconfigured_secondary) == (Provider.PRIMARY, 2, True)
 
 
 async def test_the_registry_reads_the_database_at_most_once_per_ttl(database_url: str) -> None:

@@ -148,3 +148,43 @@ async def test_a_switch_made_by_hand_is_followed_and_not_undone(database_url: st
             active = await read_active(session, services.settings)
     assert (active.provider, active.epoch) == (Provider.SECONDARY, 2)
     assert primary.batches.seqs(CHANNEL) == [1, 2]
+
+
+async def test_a_relay_without_the_recorded_secondary_moves_clients_on_with_a_new_epoch(
+    database_url: str,
+) -> None:
+    """A redeploy dropped the secondary while it was active. Clients on it compare epochs, and only a new
+    one makes them reconnect: the first relay with the new settings records the primary under one new
+    epoch, and announces it; later ticks change nothing."""
+    async with migrated(database_url) as (engine, sessions):
+        async with transaction(sessions) as session:
+            await switch(
+                session,
+                make_settings(database_url, **SECONDARY),
+                Provider.SECONDARY,
+                seen_epoch=1,
+                by=ChangedBy.MANUAL,
+                reason="by hand",
+            )
+        primary = FakeProvider()
+        server = StandIn(primary)
+        await server.start()
+        try:
+            settings = make_settings(database_url, pusher_port=server.port)
+            services = ProviderServices(settings, make_sessionmaker(engine), PusherService(settings), ttl=0)
+            watch = ProviderWatch(services, sessions, ProviderMetrics(), probe_seconds=0.05)
+            first = await watch.tick()
+            second = await watch.tick()
+            await services.aclose()
+        finally:
+            await server.close()
+        async with transaction(sessions) as session:
+            recorded = await read_active(session, settings)
+    assert (first.provider, first.epoch, first.changed_by) == (Provider.PRIMARY, 3, ChangedBy.AUTO)
+    assert second.epoch == 3 and not second.unconfigured_secondary
+    assert (recorded.provider, recorded.epoch, recorded.unconfigured_secondary) == (
+        Provider.PRIMARY,
+        3,
+        False,
+    )
+    assert {"epoch": 3, "provider": "primary"} in [json.loads(n["data"]) for n in primary.notices]

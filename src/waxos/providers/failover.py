@@ -5,6 +5,8 @@ provider answers its probes; switching to a provider that is down too would only
 reconnect for nothing, so with both down nothing switches and clients keep polling.
 Failback (only with WAXOS_FAILBACK=auto, and only from an automatic failover: a switch made by hand is
 undone by hand): the primary has answered every probe for `failback_after` seconds.
+A secondary recorded active that the settings no longer configure (a redeploy dropped it) is switched back
+to the primary at once, under a new epoch.
 Both need an unbroken run of the same observation, so a provider that flickers never moves clients back
 and forth; failback's default of ten minutes is long on purpose.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from waxos.config import Settings
-from waxos.providers.state import ActiveProvider, ChangedBy, Provider
+from waxos.providers.state import UNCONFIGURED_REASON, ActiveProvider, ChangedBy, Provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,10 @@ def decide(
     now: float,
 ) -> Switch | None:
     """The switch the rules call for now, if any."""
+    if active.unconfigured_secondary:
+        # Recorded as the secondary, which these settings lack (reads as the primary): record the primary
+        # under a new epoch, so that clients still connected to the secondary reconnect.
+        return Switch(Provider.PRIMARY, UNCONFIGURED_REASON)
     if Provider.SECONDARY not in configured:
         return None
     current, other = active.provider, active.provider.other

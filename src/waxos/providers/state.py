@@ -21,6 +21,7 @@ from waxos.providers.tables import STATE_ROW, ProviderStateRow
 # data), so that clients live on the provider being left learn of a switch without waiting for a poll.
 NOTICE_CHANNEL = "waxos-provider"
 NOTICE_EVENT = "provider.changed"
+UNCONFIGURED_REASON = "the secondary was recorded active but is no longer configured"
 
 
 class Provider(enum.StrEnum):
@@ -52,6 +53,9 @@ class ActiveProvider:
     changed_at: datetime
     changed_by: ChangedBy
     reason: str
+    # The row names the secondary, which these settings do not configure: `provider` reads as the primary,
+    # and a relay records that with a new epoch (see `failover.decide`).
+    unconfigured_secondary: bool = False
 
 
 class SecondaryNotConfigured(Exception):
@@ -65,11 +69,14 @@ async def read_active(session: AsyncSession, settings: Settings) -> ActiveProvid
         return ActiveProvider(Provider.PRIMARY, 1, utcnow(), ChangedBy.INITIAL, "initial")
     provider = Provider(row.active)
     reason = row.reason
-    if provider is Provider.SECONDARY and not settings.secondary_configured:
-        # The settings lost the secondary (a redeploy): nothing can reach it, so the primary serves,
-        # under the same epoch every instance with these settings agrees on.
-        provider, reason = Provider.PRIMARY, "secondary recorded active but no longer configured"
-    return ActiveProvider(provider, row.epoch, row.changed_at, ChangedBy(row.changed_by), reason)
+    unconfigured = provider is Provider.SECONDARY and not settings.secondary_configured
+    if unconfigured:
+        # The settings lost the secondary (a redeploy): nothing can reach it, so the primary serves, until
+        # a relay with these settings switches to it under a new epoch (clients reconnect on a new one).
+        provider, reason = Provider.PRIMARY, UNCONFIGURED_REASON
+    return ActiveProvider(
+        provider, row.epoch, row.changed_at, ChangedBy(row.changed_by), reason, unconfigured
+    )
 
 
 async def switch(
