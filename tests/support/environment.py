@@ -49,6 +49,7 @@ def require_node() -> str:
         skip_or_fail("Node.js is not installed (needed for pusher-js and the Node pusher SDK)")
     if not (ROOT / "node_modules" / "pusher-js").is_dir():
         skip_or_fail("node_modules is missing: run the README's test command (it runs npm ci)")
+    assert node is not None
     return node
 
 

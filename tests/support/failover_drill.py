@@ -17,7 +17,7 @@ import itertools
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,6 +217,16 @@ def secondary_settings(port: int, timing: DrillTiming) -> dict[str, Any]:
     }
 
 
+def _is_live(client: NodeFollower, provider: str, since: float) -> Callable[[list[dict[str, Any]]], bool]:
+    """A `wait_for` condition: `client` went live on `provider` after `since` (ms)."""
+    return lambda _lines: _live_on(client, provider, since) is not None
+
+
+def _has_applied(client: NodeFollower, counts: dict[str, int]) -> Callable[[list[dict[str, Any]]], bool]:
+    """A `wait_for` condition: `client` applied at least `counts[channel]` events of each channel."""
+    return lambda _lines: all(len(client.seqs("applied", ch)) >= n for ch, n in counts.items())
+
+
 def _now_ms() -> float:
     return time.time() * 1000
 
@@ -238,27 +248,25 @@ async def run_drill(node: str, database_url: str, timing: DrillTiming) -> DrillR
             _clients(node, api, world, channels_of, timing.client) as clients,
         ):
             for client in clients:
-                client.wait_for(lambda _, c=client: _live_on(c, "primary", 0) is not None)
+                client.wait_for(_is_live(client, "primary", 0))
             with Emitter(database_url, all_channels, timing.emit_every) as emitter:
                 time.sleep(timing.before_kill)
                 primary.send_signal(signal.SIGKILL)
                 primary.wait()
                 kill = _now_ms()
                 for client in clients:
-                    client.wait_for(lambda _, c=client: _live_on(c, "secondary", kill) is not None, 60)
+                    client.wait_for(_is_live(client, "secondary", kill), 60)
                 time.sleep(timing.on_secondary)
                 with pusher_server_process(primary_port, APP_ID, PUSHER_KEY, SECRET):
                     restart = _now_ms()
                     for client in clients:
-                        client.wait_for(lambda _, c=client: _live_on(c, "primary", restart) is not None, 90)
+                        client.wait_for(_is_live(client, "primary", restart), 90)
                     time.sleep(timing.after_failback)
                     emitter.stop()
                     emitted = dict(emitter.emitted)
                     for client, (_user, channels) in zip(clients, channels_of, strict=True):
                         client.wait_for(
-                            lambda _, c=client, chs=channels: all(
-                                len(c.seqs("applied", ch)) >= emitted[ch] for ch in chs
-                            ),
+                            _has_applied(client, {ch: emitted[ch] for ch in channels}),
                             30,
                         )
             figures = [
