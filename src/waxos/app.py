@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -111,8 +112,22 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     app.add_middleware(BodyLimit, prefixes={"/api/v1/pusher/webhooks": MAX_WEBHOOK_BYTES})
     include_routers(app)
 
+    metrics_networks = settings.metrics_networks
+
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Operational counts are nobody's business outside the internal network (docs/security.md).
+        if not _address_in(request.client.host if request.client else None, metrics_networks):
+            return Response("metrics are served to the internal network only\n", status_code=403)
         return Response(generate_latest(app.state.pusher.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _address_in(host: str | None, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether the client address `host` is in one of `networks` (no address, or not an IP: no)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)

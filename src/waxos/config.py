@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the client: the
     # login throttle counts per client address, so behind a load balancer name it here. Empty: none.
     waxos_trusted_proxies: str = ""
+    # Who may read `/metrics` on the API's port, which browsers reach too: the client address (as resolved
+    # through WAXOS_TRUSTED_PROXIES) must be in one of these networks. Default: loopback and private ranges.
+    waxos_metrics_networks: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
     waxos_log_level: str = "INFO"
     # Let the database driver log SQL with its parameters (emails, password hashes): debugging only.
     waxos_log_sql_parameters: bool = False
@@ -148,9 +151,9 @@ class Settings(BaseSettings):
             raise ValueError(f"the development app id is refused in {_strict(info)}")
         return value
 
-    @field_validator("waxos_trusted_proxies")
+    @field_validator("waxos_trusted_proxies", "waxos_metrics_networks")
     @classmethod
-    def _proxies(cls, value: str) -> str:
+    def _networks(cls, value: str) -> str:
         parts = [part.strip() for part in value.split(",") if part.strip()]
         try:
             for part in parts:
@@ -332,6 +335,15 @@ class Settings(BaseSettings):
     def secondary_configured(self) -> bool:
         """Whether a secondary provider is configured (validation made it complete)."""
         return self.pusher_secondary_app_id is not None
+
+    @property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks whose clients may read `/metrics` on the API's port."""
+        return tuple(
+            ipaddress.ip_network(part, strict=False)
+            for part in self.waxos_metrics_networks.split(",")
+            if part
+        )
 
     @property
     def cors_origins(self) -> tuple[str, ...]:
