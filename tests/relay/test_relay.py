@@ -238,6 +238,48 @@ async def test_a_channel_leased_by_a_live_relay_waits_for_the_lease_to_expire(
     assert owners == {relay.config.owner}
 
 
+@pytest.mark.parametrize("skew", [-10.0, 10.0])
+async def test_leases_are_decided_on_the_database_clock_whatever_the_relays_clock_says(
+    database_url: str, fake: FakePusher, monkeypatch: pytest.MonkeyPatch, skew: float
+) -> None:
+    # The relay's host clock is 10 s off the database's (which is this machine's, like the test's own).
+    monkeypatch.setattr("waxos.relay.relay.utcnow", lambda: utcnow() + timedelta(seconds=skew))
+    sent_on: list[tuple[str, str, timedelta]] = []
+
+    async def check_leases(request: Received) -> Reply:
+        # At every request: who holds each channel sent, and until when, in the database's time.
+        async with sessions() as session:
+            for lease in await session.scalars(select(RelayLease)):
+                if lease.channel.encode() in request.content:
+                    sent_on.append((lease.channel, lease.owner, lease.expires_at - utcnow()))
+        return Reply()
+
+    fake.script = [check_leases] * 10
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 2)
+        await emit_messages(sessions, OTHER, 2)
+        async with transaction(sessions) as session:
+            # Another relay's fresh lease, and one of ours that the database says expired a second ago.
+            fresh, expired = utcnow() + timedelta(seconds=3), utcnow() - timedelta(seconds=1)
+            session.add(RelayLease(channel=CHATS, owner="relay-b", expires_at=fresh))
+            session.add(RelayLease(channel=OTHER, owner="relay-a", expires_at=expired))
+        relay = relay_for(engine, fake, owner="relay-a", lease_seconds=3.0)
+        before = utcnow()
+        assert (await relay.run_once()).outcome is Outcome.DELIVERED
+        after = utcnow()
+        async with sessions() as session:
+            owners = {lease.channel: lease for lease in await session.scalars(select(RelayLease))}
+    assert fake.seqs(CHATS) == [], "another relay's fresh lease was taken"
+    assert owners[CHATS].owner == "relay-b"
+    assert fake.seqs(OTHER) == [1, 2]
+    # Sent only on a lease renewed first, for the lease's term of the database's time.
+    assert sent_on and all(channel == OTHER and owner == "relay-a" for channel, owner, _ in sent_on)
+    assert all(timedelta(seconds=1.5) < left <= timedelta(seconds=3) for _, _, left in sent_on)
+    lease = owners[OTHER]
+    assert before + timedelta(seconds=3) - timedelta(milliseconds=5) <= lease.expires_at
+    assert lease.expires_at <= after + timedelta(seconds=3)
+
+
 async def test_a_clean_stop_releases_the_leases(database_url: str, fake: FakePusher) -> None:
     async with migrated(database_url) as (engine, sessions):
         await emit_messages(sessions, CHATS, 2)

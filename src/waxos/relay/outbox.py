@@ -33,7 +33,6 @@ class PendingEvent:
 async def work(
     session: AsyncSession,
     owner: str,
-    now: datetime,
     limit: int,
     per_channel: int,
     exclude: Sequence[str] = (),
@@ -41,9 +40,9 @@ async def work(
     """`channels_to_claim` and `undelivered` of those channels as one statement: one trip per round.
 
     A read, for the relay's read-only rounds; when a lease needs taking or renewing, the relay claims
-    and reads again under the write lock.
+    and reads again under the write lock. Each candidate carries the database's time of this statement.
     """
-    candidates = leases.candidates_query(owner, now, limit, exclude).cte("candidates")
+    candidates = leases.candidates_query(owner, limit, exclude).cte("candidates")
     numbered = (
         select(
             LoggedEvent.channel,
@@ -64,6 +63,7 @@ async def work(
         select(
             candidates.c.channel,
             candidates.c.mine_until,
+            candidates.c.now,
             numbered.c.seq,
             numbered.c.type,
             numbered.c.payload,
@@ -76,9 +76,9 @@ async def work(
     )
     found: dict[str, Candidate] = {}
     pending = []
-    for channel, mine_until, seq, type_, payload, occurred_at, socket_id in rows:
+    for channel, mine_until, now, seq, type_, payload, occurred_at, socket_id in rows:
         if channel not in found:
-            found[channel] = Candidate(channel, mine_until)
+            found[channel] = Candidate(channel, mine_until, now)
         pending.append(PendingEvent(channel, seq, type_, payload, occurred_at, socket_id))
     return list(found.values()), pending
 

@@ -359,6 +359,8 @@ class Relay:
         """This round's events, the seconds left of the first of their leases, whether more work waits.
 
         The seconds left count from the start of the read (the caller reads its clock just before).
+        Every lease decision is on the database's clock, read by the same statements (`leases`): this
+        relay's own clock may be seconds off another relay's, the database's is the one they share.
 
         While every channel with work is already leased to this relay for at least half the lease term,
         the round is one read-only transaction: on SQLite it takes no write lock, so it neither waits
@@ -367,21 +369,28 @@ class Relay:
         left out, so one that fails alone neither takes a place in the round nor keeps its lease.
         """
         config = self.config
-        now = utcnow()
-        renew_before = now + timedelta(seconds=config.lease_seconds / 2)
+        lease = timedelta(seconds=config.lease_seconds)
         async with self._reads() as session:
             candidates, pending = await outbox.work(
-                session, config.owner, now, config.max_channels, config.per_channel, exclude=held
+                session, config.owner, config.max_channels, config.per_channel, exclude=held
             )
-            if all(c.mine_until is not None and c.mine_until >= renew_before for c in candidates):
-                until = min((c.mine_until for c in candidates if c.mine_until is not None), default=now)
-                return pending, (until - now).total_seconds(), self._left_work(candidates, pending)
-        until = now + timedelta(seconds=config.lease_seconds)
+        if not candidates:
+            return [], 0.0, False
+        # The latest of the database times the rows carry: the lease left is then never overstated.
+        now = max(c.now for c in candidates)
+        mine = [c.mine_until for c in candidates]
+        if all(until is not None and until >= now + lease / 2 for until in mine):
+            until = min(until for until in mine if until is not None)
+            return pending, (until - now).total_seconds(), self._left_work(candidates, pending)
         async with transaction(self._sessions) as session:
             candidates = await leases.channels_to_claim(
-                session, config.owner, now, config.max_channels, exclude=held
+                session, config.owner, config.max_channels, exclude=held
             )
-            channels = await leases.claim(session, [c.channel for c in candidates], config.owner, now, until)
+            if not candidates:
+                return [], 0.0, False
+            now = max(c.now for c in candidates)
+            channels = [c.channel for c in candidates]
+            channels = await leases.claim(session, channels, config.owner, now, now + lease)
             pending = await outbox.undelivered(session, channels, config.per_channel)
         return pending, config.lease_seconds, self._left_work(candidates, pending)
 
