@@ -4,13 +4,16 @@ primary stays open, announces the switch on both providers, and follows a switch
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from tests.support.accounts import migrated
-from tests.support.events import FakePusher, Received, Reply, StandIn, emit_messages, until
+from tests.support.events import FakePusher, Received, Reply, StandIn, emit_messages, log_rows, until
 from tests.support.settings import make_settings
 from waxos.db.engine import make_sessionmaker, transaction
 from waxos.providers.failover import FailoverRules
@@ -188,3 +191,35 @@ async def test_a_relay_without_the_recorded_secondary_moves_clients_on_with_a_ne
         False,
     )
     assert {"epoch": 3, "provider": "primary"} in [json.loads(n["data"]) for n in primary.notices]
+
+
+async def test_events_sent_while_the_provider_switched_are_sent_again_to_the_new_provider(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    primary, secondary = FakeProvider(), FakeProvider()
+    rules = FailoverRules(failover_after=60, failback="manual", failback_after=600)
+
+    async def switch_while_sending(request: Received) -> Reply:
+        # The primary accepts the round's request, but a switch commits before the round marks it.
+        async with transaction(sessions) as session:
+            await switch(
+                session, services.settings, Provider.SECONDARY, seen_epoch=1, by=ChangedBy.MANUAL, reason="t"
+            )
+        return Reply()
+
+    primary.batches.script = [switch_while_sending]
+    async with (
+        migrated(database_url) as (engine, sessions),
+        relay_with_providers(engine, database_url, primary, secondary, rules) as (relay, services, _metrics),
+    ):
+        await emit_messages(sessions, CHANNEL, 3)
+        with caplog.at_level(logging.WARNING, logger="waxos"):
+            await relay.start()
+            await until(lambda: secondary.batches.seqs(CHANNEL) == [1, 2, 3], seconds=10)
+            await until(lambda: relay.metrics.count(relay.metrics.delivered) == 3)
+        rows = await log_rows(sessions)
+    # Sent to the primary as it was being left, not marked; then sent to the secondary, and marked.
+    assert primary.batches.seqs(CHANNEL) == [1, 2, 3]
+    assert all(row.delivered_at is not None for row in rows) and len(rows) == 3
+    warned = [r.getMessage() for r in caplog.records if "provider switched (epoch 1 to 2)" in r.getMessage()]
+    assert len(warned) == 1 and "3 event(s) went to primary" in warned[0]

@@ -94,6 +94,10 @@ class ProviderServices:
         self._read_at = self._clock()
         return self._active
 
+    def forget(self) -> None:
+        """Read the active provider again at the next `active()` (a switch is known to have happened)."""
+        self._read_at = float("-inf")
+
     def _fresh(self) -> ActiveProvider | None:
         if self._active is not None and self._clock() - self._read_at < self._ttl:
             return self._active

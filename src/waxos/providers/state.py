@@ -107,3 +107,15 @@ async def current_epoch(session: AsyncSession) -> int:
     """Just the epoch (what every catch-up answer carries)."""
     epoch = await session.scalar(select(ProviderStateRow.epoch).where(ProviderStateRow.id == STATE_ROW))
     return 1 if epoch is None else int(epoch)
+
+
+async def held_epoch(session: AsyncSession) -> int:
+    """The epoch, held: no switch commits before this transaction ends (what the relay marks under).
+
+    PostgreSQL: a share lock on the row until commit, which a switch's update waits for (relays marking
+    at once do not wait for each other). SQLite: a write transaction already excludes every other writer.
+    """
+    epoch = await session.scalar(
+        select(ProviderStateRow.epoch).where(ProviderStateRow.id == STATE_ROW).with_for_update(read=True)
+    )
+    return 1 if epoch is None else int(epoch)

@@ -88,6 +88,10 @@ class ProviderWatch:
             await self._changed(self.active, active)
         return active
 
+    def stale(self) -> None:
+        """The recorded epoch has moved on (seen while marking): the next `tick()` reads it again."""
+        self._services.forget()
+
     @property
     def interval(self) -> float:
         """How long the relay may sleep between two ticks (while its breaker keeps it from sending)."""

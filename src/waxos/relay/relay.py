@@ -8,6 +8,10 @@ after it on those channels is sent until it succeeds. Sending is in `lanes.py`.
 
 A round never outlives its leases: no request starts once less than the request timeout is left of the
 earliest lease (the rest waits for the next round), and marking checks that the leases are still ours.
+Leases are timed on the database's clock, which every relay shares (see `leases`). A round also marks
+nothing if the provider switched while it was sending (the epoch it sent under is no longer the one
+recorded): those events went to the provider clients are leaving, so the next round sends them to the
+new one.
 
 A round returns what it did as a `RoundResult`; the loop decides from that value alone whether to go on
 at once, wait for the doorbell, or back off. Two kinds of fault back off differently. An endpoint-wide
@@ -46,7 +50,7 @@ from waxos.db.engine import make_sessionmaker, read_only, transaction
 from waxos.events import terminations, wakeup
 from waxos.events.retention import prune
 from waxos.providers.registry import ProviderServices
-from waxos.providers.state import Provider
+from waxos.providers.state import Provider, held_epoch
 from waxos.publisher.service import PusherService
 from waxos.relay import leases, outbox, status
 from waxos.relay.backoff import Backoff
@@ -156,6 +160,8 @@ class Relay:
         # `backoff` is the active provider's, the others keep their state for when they are active again.
         self.backoff = self._new_backoff()
         self.provider = Provider.PRIMARY
+        # The epoch `provider` was active under when last read; None without a watch (primary only).
+        self.epoch: int | None = None
         self.breakers = {Provider.PRIMARY: self.backoff}
         # Follows the active provider and switches it when the failover rules say (None: primary only).
         self._watch = watch
@@ -275,6 +281,7 @@ class Relay:
             # Like a failed round: nothing here may end the relay while `serve` accepts events.
             logger.exception("relay: following the active provider failed; staying on %s", self.provider)
             return
+        self.epoch = active.epoch
         if active.provider is self.provider:
             return
         self.provider = active.provider
@@ -288,6 +295,8 @@ class Relay:
     async def run_once(self) -> RoundResult:
         """Lease, read, publish and mark one round of events; return what it did."""
         held = self._held_now()
+        # What this round sends to: the active provider as last read, and its epoch to mark under.
+        epoch = self.epoch
         started = self._clock()
         pending, lease_left, more = await self._read_round(held)
         if not pending:
@@ -306,7 +315,9 @@ class Relay:
             results = list(await asyncio.gather(*(sender.send(lane) for lane in lanes)))
         more = more or any(lane.cut for lane in results)
         done = [event for lane in results for event in (*lane.delivered, *lane.rejected)]
-        delivered = await self._mark(done)
+        delivered = await self._mark(done, epoch)
+        if delivered is None:  # the provider switched meanwhile: the next round sends these again
+            delivered, more = 0, True
         newly_held = self._hold(results)
         failures = [lane.failure for lane in results if lane.failure is not None]
         result = RoundResult(
@@ -401,8 +412,13 @@ class Relay:
         counts = Counter(event.channel for event in pending)
         return any(count >= self.config.per_channel for count in counts.values())
 
-    async def _mark(self, done: Sequence[PendingEvent]) -> int:
-        """Mark `done` delivered where our leases still hold; return how many were marked."""
+    async def _mark(self, done: Sequence[PendingEvent], epoch: int | None) -> int | None:
+        """Mark `done` delivered where our leases still hold; return how many were marked.
+
+        None, and nothing marked, when the provider epoch is no longer `epoch`, the one the round sent
+        under: a switch committed while the round was in flight, so `done` went to the provider clients
+        are leaving. The epoch is held until the marks commit, so no switch slips in between.
+        """
         if not done:
             return 0
         ranges: dict[str, tuple[int, int]] = {}
@@ -411,7 +427,22 @@ class Relay:
             ranges[event.channel] = (min(first, event.seq), max(last, event.seq))
         now = utcnow()
         async with transaction(self._sessions) as session:
-            lost = await outbox.mark_delivered(session, ranges, now, self.config.owner)
+            recorded = None if epoch is None else await held_epoch(session)
+            if recorded == epoch:
+                lost = await outbox.mark_delivered(session, ranges, now, self.config.owner)
+        if recorded != epoch:
+            logger.warning(
+                "relay %s: the provider switched (epoch %s to %s) while %d event(s) went to %s; "
+                "left undelivered for the new provider",
+                self.config.owner,
+                epoch,
+                recorded,
+                len(done),
+                self.provider,
+            )
+            if self._watch is not None:
+                self._watch.stale()
+            return None
         if lost:
             # The round outlived a lease: the relay holding it now (re)sends these (at-least-once).
             logger.warning(
