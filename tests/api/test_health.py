@@ -35,11 +35,11 @@ async def test_metrics_are_served_to_the_internal_network_only(tmp_path) -> None
     url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
     default = create_app(make_settings(database_url=url))
     for address, status in (("10.1.2.3", 200), ("::1", 200), ("203.0.113.9", 403), ("2001:db8::1", 403)):
-        async with asgi_client(default, client=(address, 5000)) as client:
+        async with asgi_client(default, address=(address, 5000)) as client:
             answer = await client.get("/metrics")
         assert answer.status_code == status, address
         assert ("waxos_publish_failure_ratio" in answer.text) is (status == 200)
     narrowed = create_app(make_settings(database_url=url, waxos_metrics_networks="192.0.2.0/24"))
     for address, status in (("192.0.2.7", 200), ("127.0.0.1", 403)):
-        async with asgi_client(narrowed, client=(address, 5000)) as client:
+        async with asgi_client(narrowed, address=(address, 5000)) as client:
             assert (await client.get("/metrics")).status_code == status, address

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 
 @asynccontextmanager
 async def asgi_client(
-    app: FastAPI, base_url: str = "http://waxos.test", client: tuple[str, int] = ("127.0.0.1", 123)
+    app: FastAPI, base_url: str = "http://waxos.test", address: tuple[str, int] = ("127.0.0.1", 123)
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan, then yield an httpx client that calls it without a socket, as `client`
-    (the address the app sees)."""
+    """Run the app's lifespan, then yield an httpx client that calls it without a socket,
+    from `address` (the client address the app sees)."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=client)
+        transport = httpx.ASGITransport(app=app, client=address)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
