@@ -71,6 +71,11 @@ def test_emit_refuses_what_the_catalogue_or_the_channel_rules_refuse(
         assert expected in result.output
     public = waxos(database_url, tmp_path, "emit", "workspace-3.chats", "message.new", DATA)
     assert public.exit_code == 2 and "private or presence" in public.output
+    # No master key (the test settings set none): the relay could never send it, so it is never logged.
+    encrypted = waxos(
+        database_url, tmp_path, "emit", "private-encrypted-workspace-3.chats", "message.new", DATA
+    )
+    assert encrypted.exit_code == 2 and "no master key" in encrypted.output
     assert stored(database_url) == []
 
 

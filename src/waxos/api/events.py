@@ -12,7 +12,7 @@ from waxos.api.deps import SessionDep
 from waxos.api.errors import ApiError
 from waxos.auth.models import Role
 from waxos.auth.service import membership_role
-from waxos.channels.names import waxos_channel
+from waxos.channels.names import chats_channel, notifications_channel, waxos_channel
 from waxos.events import CATALOGUE, Envelope, UnknownEvent, emit, parse_event
 from waxos.pusher_protocol.limits import MAX_CHANNEL_NAME_LENGTH
 from waxos.text import SingleLineText
@@ -65,6 +65,14 @@ async def catalogue(_user: CurrentUserDep) -> Catalogue:
     )
 
 
+# Test events go where the console offers them: the chats and notifications channels. Not the members,
+# presence or user channels, whose events tell clients who has access and who is online: a forged
+# `member.removed` or `user.online` would make every member's client believe a colleague left or went
+# offline. Nor an encrypted channel, which the relay cannot send to without the master key.
+TEST_CHANNELS = (chats_channel, notifications_channel)
+REFUSED_TEST_TYPES = frozenset({"member.added", "member.removed", "member.role_changed", "user.online"})
+
+
 @router.post(
     "/workspaces/{workspace_id}/test-events",
     status_code=status.HTTP_201_CREATED,
@@ -75,8 +83,9 @@ async def catalogue(_user: CurrentUserDep) -> Catalogue:
         404: {"description": "no such workspace among the caller's"},
         413: {"description": "the envelope would exceed Pusher's 10,240 bytes"},
         422: {
-            "description": "not a catalogued event, a payload the catalogue refuses, or a channel of "
-            "another workspace; `problems` lists each field"
+            "description": "not a catalogued event, a payload the catalogue refuses, an event about "
+            "access or presence (`member.*`, `user.online`), or a channel other than the workspace's "
+            "chats and notifications channels; `problems` lists each field"
         },
     },
 )
@@ -92,9 +101,14 @@ async def send_test_event(
         raise ApiError(404, "not_found", "no such workspace")
     if role is not Role.ADMIN:
         raise ApiError(403, "forbidden", "only the workspace's admins may send test events")
-    channel = waxos_channel(body.channel)  # InvalidName: 400
-    if channel.workspace_id != workspace_id or channel.user_id is not None:
-        raise ApiError(422, "invalid_channel", f"{body.channel} is not a channel of workspace {workspace_id}")
+    waxos_channel(body.channel)  # InvalidName: 400
+    if body.channel not in {channel(workspace_id) for channel in TEST_CHANNELS}:
+        allowed = " or ".join(channel(workspace_id) for channel in TEST_CHANNELS)
+        raise ApiError(422, "invalid_channel", f"test events go to {allowed}", field="channel")
+    if body.type in REFUSED_TEST_TYPES:
+        raise ApiError(
+            422, "refused_event", f"{body.type} tells clients who has access or is online", field="type"
+        )
     try:
         event = parse_event(body.type, body.data)
     except UnknownEvent as exc:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import click
 from prometheus_client import start_http_server
 
+from waxos.channels.names import validate_channel_name
 from waxos.cli.context import EXIT_USAGE, settings_from
 from waxos.db.base import utcnow
 from waxos.db.engine import make_engine, make_sessionmaker, read_only, transaction
@@ -27,7 +28,7 @@ from waxos.events import (
 from waxos.events.retention import prune
 from waxos.providers.registry import ProviderServices
 from waxos.publisher.service import PusherService
-from waxos.pusher_protocol.names import InvalidName
+from waxos.pusher_protocol.names import ChannelKind, InvalidName
 from waxos.relay.relay import RelayConfig, default_owner, relay_for
 from waxos.usage.live import live_snapshot
 from waxos.usage.metrics import UsageMetrics
@@ -52,6 +53,12 @@ def emit_command(ctx: click.Context, channel: str, event: str, data: str, repeat
     Prints the sequence numbers assigned, e.g. `seq 5-14`.
     """
     settings = settings_from(ctx)
+    with contextlib.suppress(InvalidName):  # emit names a bad channel name below
+        kind = validate_channel_name(channel).kind
+        if kind is ChannelKind.ENCRYPTED and settings.pusher_encryption_master_key_base64 is None:
+            # The relay could never send it, and an undelivered event is never pruned: refuse it here.
+            click.echo(f"waxos: refused: {channel} is encrypted and no master key is configured", err=True)
+            sys.exit(EXIT_USAGE)
     try:
         payload = json.loads(data)
         if not isinstance(payload, dict):
