@@ -102,15 +102,19 @@ async def assign(session: AsyncSession, actor: Actor, chat_id: int, user_id: int
     `chat.assigned` goes to the workspace's chats channel and to the new and the previous assignee.
     """
     _member, chat = await chat_for(session, actor, chat_id, lock=True)
+    if chat.assignee_id == user_id:
+        return chat
+    # FOR SHARE on PostgreSQL (SQLite's write transaction already excludes every other writer): a removal
+    # of this member, which locks the membership FOR UPDATE, waits for this assignment to commit and then
+    # finds the chat among the member's and unassigns it; without the lock, the chat could end up assigned
+    # to a user who is no longer a member, and its events go on reaching their own channel.
     is_member = await session.scalar(
-        select(Membership.user_id).where(
-            Membership.workspace_id == chat.workspace_id, Membership.user_id == user_id
-        )
+        select(Membership.user_id)
+        .where(Membership.workspace_id == chat.workspace_id, Membership.user_id == user_id)
+        .with_for_update(read=True)
     )
     if is_member is None:
         raise Unprocessable("not_a_member", "the assignee must be a member of the chat's workspace")
-    if chat.assignee_id == user_id:
-        return chat
     previous = chat.assignee_id
     chat.assignee_id = user_id
     chat.updated_at = utcnow()
