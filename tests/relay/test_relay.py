@@ -193,6 +193,30 @@ async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(
     assert sample(relay, "waxos_relay_rejected_events_total") == 1
 
 
+async def test_an_endpoint_that_refuses_everything_with_400_marks_nothing_and_opens_the_breaker(
+    database_url: str, fake: FakePusher
+) -> None:
+    """A proxy answering 400 to every request is not ten bad events: nothing is marked delivered, the
+    round fails (the breaker opens, the backlog alerts see it), and every event is sent once it answers."""
+    fake.script = [lambda _r: scripted(400)] * 12
+    async with migrated(database_url) as (engine, sessions):
+        await emit_messages(sessions, CHATS, 10)
+        relay = relay_for(engine, fake)
+        first = await relay.run_once()
+        rows = await log_rows(sessions)
+        assert first.outcome is Outcome.FAILED
+        assert all(row.delivered_at is None for row in rows)
+        assert sample(relay, "waxos_relay_rejected_events_total") == 0
+        assert relay.backoff.failures == 1
+        while fake.script:
+            fake.script.pop()
+        await relay.run_once()  # half-open: one request
+        await relay.run_once()
+        rows = await log_rows(sessions)
+    assert fake.seqs(CHATS) == list(range(1, 11))
+    assert all(row.delivered_at is not None for row in rows)
+
+
 async def test_unauthorized_is_retried_not_skipped(database_url: str, fake: FakePusher) -> None:
     fake.script = [lambda _r: scripted(401), lambda _r: scripted(404)]
     async with migrated(database_url) as (engine, sessions):

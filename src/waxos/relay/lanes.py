@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -75,12 +76,29 @@ class RoundSender:
         self._deadline = deadline
         self._timeout = timeout
         self._clock = clock
+        self._endpoint_ok: bool | None = None
+
+    async def _endpoint_answers(self) -> bool:
+        """Whether the endpoint answers a signed read (asked once per round, at the first refused event).
+
+        A 400 marks an event delivered unsent, so it must be that event's fault: an endpoint that answers
+        400 to everything (a reverse proxy, a plain-HTTP request to a TLS port) would otherwise mark the
+        whole backlog delivered while the breaker stays closed and the backlog alerts stay quiet.
+        """
+        if self._endpoint_ok is None:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    self._endpoint_ok = (await self._publisher.channels_info()).ok
+            except TimeoutError:
+                self._endpoint_ok = False
+        return self._endpoint_ok
 
     async def send(self, lane: Sequence[PendingEvent], max_requests: int | None = None) -> LaneResult:
         """Send the lane's events in order, in requests of at most 10, until done, a failure or the deadline.
 
         After a refusal (400) the refused request's events are re-sent one at a time, so one bad event
-        cannot hold back the others. `max_requests` bounds the requests (a half-open probe sends one).
+        cannot hold back the others; an event refused alone is skipped only if the endpoint answers a
+        signed read (else the refusal is the endpoint's, and ends the lane as a failure). `max_requests` bounds the requests (a half-open probe sends one).
         """
         queue = list(lane)
         delivered: list[PendingEvent] = []
@@ -112,6 +130,9 @@ class RoundSender:
                 if len(chunk) > 1:
                     singles = len(chunk)
                     continue
+                if not await self._endpoint_answers():
+                    # Not this event's fault: the endpoint refuses everything (a proxy, a wrong host).
+                    return result(failure=answer)
                 self._reject(chunk[0], answer)
                 rejected.extend(chunk)
             else:
