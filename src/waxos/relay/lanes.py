@@ -98,7 +98,8 @@ class RoundSender:
 
         After a refusal (400) the refused request's events are re-sent one at a time, so one bad event
         cannot hold back the others; an event refused alone is skipped only if the endpoint answers a
-        signed read (else the refusal is the endpoint's, and ends the lane as a failure). `max_requests` bounds the requests (a half-open probe sends one).
+        signed read (else the refusal is the endpoint's, and ends the lane as a failure).
+        `max_requests` bounds the requests (a half-open probe sends one).
         """
         queue = list(lane)
         delivered: list[PendingEvent] = []
