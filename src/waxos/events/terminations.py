@@ -5,23 +5,48 @@ once, but connections already subscribed keep receiving until Pusher closes them
 records the request in the caller's transaction, like `emit`: it exists only if the change commits, and
 the relay sends Pusher's terminate-user-connections for it (which needs clients to sign in) and then
 forgets it. One row per user: a second request before the relay got to the first just moves its time.
+
+A request is due once no event on the user's own channel (`member.removed`, logged with it) is waiting
+to be delivered, whichever relay delivers it: the client learns why it is disconnected before it is. A
+request waits at most `MAX_WAIT`: if the user's channel cannot be delivered (Pusher down for it alone),
+the connections are closed anyway; new subscriptions were refused from the commit on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
-from typing import cast
+from typing import cast as typed
 
-from sqlalchemy import BigInteger, Executable, Index, Integer, Table, delete, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Executable,
+    Index,
+    Integer,
+    String,
+    Table,
+    cast,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waxos.channels.names import user_channel
 from waxos.db.base import Base, UTCDateTime, utcnow
+from waxos.events.tables import LoggedEvent
 
 _UserId = BigInteger().with_variant(Integer(), "sqlite")
+# How long a request waits for the events on the user's channel to be delivered before it goes anyway.
+MAX_WAIT = timedelta(seconds=10)
+# The user's channel, `private-user-{id}`, in SQL.
+_USER_CHANNEL_PREFIX = user_channel(1).removesuffix("1")
 
 
 class UserTermination(Base):
@@ -45,12 +70,12 @@ class Termination:
 @cache
 def _upsert(dialect: str) -> Executable:
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(
-        cast(Table, UserTermination.__table__)
+        typed(Table, UserTermination.__table__)
     )
     statement = insert.on_conflict_do_update(
         index_elements=["user_id"], set_={"requested_at": insert.excluded.requested_at}
     )
-    return cast(Executable, statement)
+    return typed(Executable, statement)
 
 
 async def terminate_connections(session: AsyncSession, user_id: int) -> None:
@@ -59,10 +84,14 @@ async def terminate_connections(session: AsyncSession, user_id: int) -> None:
     await session.execute(statement, {"user_id": user_id, "requested_at": utcnow()})
 
 
-async def pending(session: AsyncSession, limit: int) -> list[Termination]:
-    """The oldest pending requests, at most `limit`."""
+async def pending(session: AsyncSession, limit: int, now: datetime | None = None) -> list[Termination]:
+    """The oldest due requests, at most `limit`: nothing undelivered on the user's channel, or waited
+    `MAX_WAIT` already."""
+    user_channel_sql = literal(_USER_CHANNEL_PREFIX, String) + cast(UserTermination.user_id, String)
+    undelivered = exists().where(LoggedEvent.channel == user_channel_sql, LoggedEvent.delivered_at.is_(None))
     rows = await session.execute(
         select(UserTermination.user_id, UserTermination.requested_at)
+        .where(or_(~undelivered, UserTermination.requested_at <= (now or utcnow()) - MAX_WAIT))
         .order_by(UserTermination.requested_at)
         .limit(limit)
     )

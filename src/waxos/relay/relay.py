@@ -476,8 +476,10 @@ class Relay:
     async def _terminate(self) -> None:
         """Have Pusher close the live connections of users whose access ended (`events.terminations`).
 
-        It runs after the round, so the `member.removed` logged with the request has gone out first and
-        the client learns why it was disconnected. A request Pusher did not accept stays for the next time.
+        Only requests whose user channel has nothing undelivered (or that waited too long) are due
+        (`terminations.pending`), so the `member.removed` logged with the request has gone out first, by
+        whichever relay holds that channel, and the client learns why it was disconnected. A request
+        Pusher did not accept stays for the next time.
         """
         async with self._reads() as session:
             requests = await terminations.pending(session, TERMINATIONS_PER_CALL)
