@@ -19,7 +19,7 @@ from waxos.api.errors import install_error_handlers
 from waxos.api.limits import BodyLimit
 from waxos.api.router import include_routers
 from waxos.auth.guard import AddressThrottle, HashingPool
-from waxos.config import Settings
+from waxos.config import Environment, Settings
 from waxos.db.engine import make_engine, make_sessionmaker, read_only
 from waxos.inbox.announcements import AnnouncementWorker
 from waxos.metrics import ServiceMetrics
@@ -106,7 +106,16 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             await engine.dispose()
             logger.info("waxos stopped")
 
-    app = FastAPI(title="WAXOS real-time API", version=__version__, lifespan=lifespan)
+    # The interactive docs pages load Swagger UI and ReDoc from a CDN, unpinned, on the console's origin
+    # (whose session token they could read): development only. /openapi.json stays (plain JSON).
+    development = settings.waxos_env is Environment.DEVELOPMENT
+    app = FastAPI(
+        title="WAXOS real-time API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+    )
     install_error_handlers(app)
     install_cors(app, settings)
     app.add_middleware(BodyLimit, prefixes={"/api/v1/pusher/webhooks": MAX_WEBHOOK_BYTES})

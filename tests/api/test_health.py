@@ -6,6 +6,7 @@ from tests.support.asgi import asgi_client
 from tests.support.environment import free_port
 from tests.support.settings import make_settings
 from waxos.app import create_app
+from waxos.config import Environment
 
 
 async def test_live_and_ready_on_a_working_database(database_url: str) -> None:
@@ -43,3 +44,14 @@ async def test_metrics_are_served_to_the_internal_network_only(tmp_path) -> None
     for address, status in (("192.0.2.7", 200), ("127.0.0.1", 403)):
         async with asgi_client(narrowed, address=(address, 5000)) as client:
             assert (await client.get("/metrics")).status_code == status, address
+
+
+async def test_the_interactive_api_docs_are_served_in_development_only(tmp_path) -> None:
+    """/docs and /redoc run CDN scripts on the console's origin: not outside development."""
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    production = settings.model_copy(update={"waxos_env": Environment.PRODUCTION})
+    async with asgi_client(create_app(settings)) as client:
+        assert [(await client.get(path)).status_code for path in ("/docs", "/redoc")] == [200, 200]
+    async with asgi_client(create_app(production)) as client:
+        assert [(await client.get(path)).status_code for path in ("/docs", "/redoc")] == [404, 404]
+        assert (await client.get("/openapi.json")).status_code == 200
