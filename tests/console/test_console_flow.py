@@ -1,6 +1,7 @@
 """The console end to end, as a newcomer sees it: two staff of Acme and one of Globex, each in their own
 browser (real Chromium) on the stack `scripts/run` starts. A message posted from one Acme console arrives
-live in the other's; presence and usage show both; Globex sees none of it; /metrics counts it all.
+live in the other's; presence and usage show both; Globex may not follow Acme's channel; /metrics counts it
+all.
 
 With WAXOS_CONSOLE_SCREENSHOTS=DIR set, it also saves a screenshot of every page there (docs/console/ holds
 the ones the README shows)."""
@@ -78,7 +79,10 @@ async def test_a_message_posted_in_one_console_arrives_live_in_another(tmp_path:
             await ada.get_by_role("button", name="New chat").click()
             await ada.get_by_role("textbox", name="Message").fill(MARKUP)
             await ada.get_by_role("button", name="Send").click()
-            await ada.locator(".message.inbound").filter(has_text=MARKUP).wait_for()
+            posted = ada.locator(".message.inbound").filter(has_text=MARKUP)
+            await posted.wait_for()
+            # Rendered as text, not markup: no element came of it (the CSP would block the script anyway).
+            assert await posted.locator("img, b").count() == 0
 
             # It arrives live on Alan's console.
             arrived = alan.locator(".log .rows .row").filter(has_text="message.new")
@@ -87,9 +91,7 @@ async def test_a_message_posted_in_one_console_arrives_live_in_another(tmp_path:
             await shot(alan, "live")
             await shot(ada, "inbox")
 
-            # Globex sees none of it, and may not follow Acme's channel.
-            await asyncio.sleep(1)
-            assert await gil.locator(".log .rows .row").count() == 0
+            # Globex may not follow Acme's channel.
             await gil.get_by_role("combobox").first.select_option("__other__")
             await gil.get_by_label("Name").fill(chats)
             await gil.get_by_role("button", name="Follow").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from tests.support.events import (
 )
 from waxos.db.base import utcnow
 from waxos.db.engine import transaction
+from waxos.events.catchup import read_after
 from waxos.relay.backoff import BreakerState
 from waxos.relay.leases import RelayLease
 from waxos.relay.relay import Outcome, Relay, RelayConfig, RoundResult
@@ -186,8 +188,12 @@ async def test_an_event_pusher_refuses_is_skipped_alone_and_stays_in_the_log(
         relay = relay_for(engine, fake)
         assert (await relay.run_once()).outcome is Outcome.DELIVERED
         rows = await log_rows(sessions)
+        async with sessions() as session:
+            page = await read_after(session, CHATS, 3, 1)
     # The batch of ten failed; sent one by one, all but seq 4 went through, in order.
     assert fake.seqs(CHATS) == [1, 2, 3, 5, 6, 7, 8, 9, 10]
+    # A client sees the gap at seq 5 and catches up: seq 4 is served.
+    assert [json.loads(event)["seq"] for event in page.events] == [4]
     assert [row.seq for row in rows] == list(range(1, 11))
     assert all(row.delivered_at is not None for row in rows)
     assert sample(relay, "waxos_relay_rejected_events_total") == 1
@@ -345,11 +351,21 @@ async def test_backlog_and_oldest_age_are_exported(database_url: str, fake: Fake
 async def test_lanes_keep_each_channel_in_one_request_sequence(
     database_url: str, lanes: int, fake: FakePusher
 ) -> None:
-    order: list[tuple[str, int]] = []
+    in_flight = 0
+    overlapped = 0
+    chats_requests = 0
 
     async def slow_for_chats(request: Received) -> Reply:
-        # The first channel's requests are slow; if they overlapped, its later events would overtake.
-        await asyncio.sleep(0.05 if CHATS.encode() in request.content else 0)
+        # The first channel's requests are slow, the earliest slowest: if two were ever in flight at once,
+        # the later would overtake, and the in-flight count would see it.
+        nonlocal in_flight, overlapped, chats_requests
+        if CHATS.encode() not in request.content:
+            return Reply()
+        chats_requests += 1
+        in_flight += 1
+        overlapped = max(overlapped, in_flight)
+        await asyncio.sleep(0.2 - 0.04 * min(chats_requests, 4))
+        in_flight -= 1
         return Reply()
 
     fake.script = [slow_for_chats] * 100
@@ -360,6 +376,7 @@ async def test_lanes_keep_each_channel_in_one_request_sequence(
         relay = relay_for(engine, fake, lanes=lanes)
         assert (await relay.run_once()).outcome is Outcome.DELIVERED
     order = [(event["channel"], event["seq"]) for event in fake.received]
+    assert overlapped == 1, "one channel's requests never overlap"
     assert [seq for channel, seq in order if channel == CHATS] == list(range(1, 41))
     assert len(order) == 100
 
