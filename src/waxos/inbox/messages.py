@@ -2,7 +2,8 @@
 
 Sending is the hottest write of the product, so it is a few prepared statements rather than ORM work:
 the chat and the caller's membership in one query, the insert (which also settles a retried `client_id`)
-with RETURNING, and the event.
+with RETURNING, and the event. On PostgreSQL the first two are one statement (a data-modifying CTE): each
+round trip costs a send a tenth of its CPU.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, and_, bindparam, select, update
+from sqlalchemy import Boolean, Executable, Row, Table, and_, bindparam, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,12 +57,60 @@ def check_length(text: str) -> str:
     return text
 
 
+_COLUMNS = tuple(_messages.c.keys())
+_GIVEN = tuple(name for name in _COLUMNS if name != "id")  # what a send supplies; the id is the database's
+
+
 @cache
 def _insert(dialect: str) -> Executable:
     """INSERT … ON CONFLICT (chat_id, client_id) DO NOTHING RETURNING *, built once per dialect."""
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(_messages)
     statement = insert.on_conflict_do_nothing(index_elements=["chat_id", "client_id"])
     return cast(Executable, statement.returning(*_messages.c))
+
+
+@cache
+def _access_and_insert() -> Executable:
+    """PostgreSQL: `_CHAT_OF_MEMBER` and `_insert` in one round trip. One row when the caller may see the
+    chat: its `workspace_id` and `chat_status`, and the new message's columns, all NULL when nothing was
+    inserted (an outbound message to a closed chat, which inserts nothing, or a retried `client_id`)."""
+    access = _CHAT_OF_MEMBER.cte("access")
+    # An outbound message needs an open chat; `inbound` is true for an inbound one.
+    rows = select(*(bindparam(name, type_=_messages.c[name].type) for name in _GIVEN)).where(
+        or_(access.c.status != ChatStatus.CLOSED.value, bindparam("inbound", type_=Boolean))
+    )
+    insert = postgresql.insert(_messages).from_select(_GIVEN, rows.select_from(access))
+    new = (
+        insert.on_conflict_do_nothing(index_elements=["chat_id", "client_id"])
+        .returning(*_messages.c)
+        .cte("new")
+    )
+    return select(access.c.workspace_id, access.c.status.label("chat_status"), *new.c).select_from(
+        access.outerjoin(new, true())
+    )
+
+
+async def _check_and_insert(
+    session: AsyncSession, actor: Actor, chat_id: int, values: dict[str, Any], outbound: bool
+) -> tuple[int, str, Row[Any] | None]:
+    """The chat's workspace and status, and the inserted message (None: not inserted); `missing` when the
+    caller may not see the chat, `Conflict` for an outbound message to a closed chat."""
+    parameters = {"user_id": actor.user_id, "generation": actor.generation, "chat_id": chat_id}
+    dialect = session.get_bind().dialect.name
+    access: Any
+    if dialect == "postgresql":
+        both = await session.execute(_access_and_insert(), {**parameters, **values, "inbound": not outbound})
+        access = both.first()
+    else:
+        access = (await session.execute(_CHAT_OF_MEMBER, parameters)).first()
+    if access is None:
+        raise await missing(session, actor, "chat")
+    workspace_id, chat_status = access[0], access[1]
+    if chat_status == ChatStatus.CLOSED.value and outbound:
+        raise Conflict("chat_closed", "reopen the chat before replying", current_status=chat_status)
+    if dialect == "postgresql":
+        return workspace_id, chat_status, None if access.id is None else access
+    return workspace_id, chat_status, (await session.execute(_insert(dialect), values)).first()
 
 
 async def send_message(
@@ -74,15 +123,7 @@ async def send_message(
     (`chat.status`). `message.new` on the workspace's chats channel.
     """
     check_length(body)
-    parameters = {"user_id": actor.user_id, "generation": actor.generation, "chat_id": chat_id}
-    access = (await session.execute(_CHAT_OF_MEMBER, parameters)).first()
-    if access is None:
-        raise await missing(session, actor, "chat")
-    workspace_id, chat_status = access
     outbound = direction is Direction.OUTBOUND
-    closed = chat_status == ChatStatus.CLOSED.value
-    if closed and outbound:
-        raise Conflict("chat_closed", "reopen the chat before replying", current_status=chat_status)
     outbox = Outbox(actor.socket_id)
     now = utcnow()
     values = {
@@ -97,7 +138,8 @@ async def send_message(
         "updated_at": now,
         "status_at": now,
     }
-    row = (await session.execute(_insert(session.get_bind().dialect.name), values)).first()
+    workspace_id, chat_status, row = await _check_and_insert(session, actor, chat_id, values, outbound)
+    closed = chat_status == ChatStatus.CLOSED.value
     if row is None:
         # This chat already has a message with that client_id: a retried send gets the first message.
         first = (await session.execute(_BY_CLIENT_ID, {"chat_id": chat_id, "client_id": client_id})).one()
@@ -122,7 +164,7 @@ async def send_message(
         ),
     )
     await outbox.emit(session)
-    return dict(row._mapping), True
+    return {name: row._mapping[name] for name in _COLUMNS}, True
 
 
 async def list_messages(
