@@ -1,11 +1,14 @@
-"""Helpers of the inbox tests: the AI service's token, opening a chat, sending a message."""
+"""Helpers of the inbox tests: the AI service's token, opening a chat, sending a message, terminations."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from tests.support.accounts import Api
 from tests.support.inbox import bearer
+from waxos.events.terminations import UserTermination
 
 SERVICE_TOKEN = "wxs_test-service-token-not-a-secret-0000000000000"
 
@@ -34,3 +37,9 @@ async def send(
         json={"body": body, "direction": direction, **extra},
         headers=bearer(api, user),
     )
+
+
+async def terminations(api: Api) -> list[int]:
+    """Users whose live connections the relay is asked to close."""
+    async with api.sessions() as session:
+        return list(await session.scalars(select(UserTermination.user_id).order_by(UserTermination.user_id)))

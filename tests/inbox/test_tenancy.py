@@ -33,8 +33,16 @@ async def test_every_inbox_route_answers_other_tenants_ids_as_missing_and_change
             headers=bearer(api, world.acme_admin),
         )
     ).json()
+    invitation = (
+        await api.client.post(
+            f"/api/v1/workspaces/{world.acme.id}/members",
+            json={"email": "someone@else.test", "role": "agent"},
+            headers=bearer(api, world.acme_admin),
+        )
+    ).json()
     ids = {
         "w": world.acme.id,
+        "i": invitation["invitation_id"],
         "c": chat["id"],
         "m": message["id"],
         "s": suggestion["id"],
@@ -66,6 +74,10 @@ async def test_every_inbox_route_answers_other_tenants_ids_as_missing_and_change
         ("POST", "/api/v1/workspaces/{w}/members", {"email": "loner@nowhere.test", "role": "agent"}),
         ("PATCH", "/api/v1/workspaces/{w}/members/{u}", {"role": "admin"}),
         ("DELETE", "/api/v1/workspaces/{w}/members/{u}", None),
+        ("GET", "/api/v1/workspaces/{w}/invitations", None),
+        ("DELETE", "/api/v1/workspaces/{w}/invitations/{i}", None),
+        ("POST", "/api/v1/invitations/{i}/accept", None),
+        ("POST", "/api/v1/invitations/{i}/decline", None),
     ]
     await log.new()
     for outsider in (world.globex_admin, world.loner):

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from waxos.auth.errors import InvalidCredentials, LoginBusy, LoginThrottled, NotAuthenticated
 from waxos.events import ChannelRefused, EventTooLarge
 from waxos.events.catchup import ResyncRequired
-from waxos.inbox.errors import Conflict, Forbidden, InboxError, NotFound, TooLarge, Unprocessable
+from waxos.inbox.errors import Conflict, Forbidden, Gone, InboxError, NotFound, TooLarge, Unprocessable
 from waxos.publisher.service import PublishInvalid
 from waxos.pusher_protocol.names import InvalidName
 from waxos.webhooks.verify import Refusal, WebhookRefused
@@ -101,6 +101,7 @@ _INBOX_STATUS: dict[type[InboxError], int] = {
     Forbidden: 403,
     Conflict: 409,
     Unprocessable: 422,
+    Gone: 410,
     TooLarge: 413,
 }
 

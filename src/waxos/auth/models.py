@@ -1,4 +1,4 @@
-"""Account tables: workspaces, staff users, their memberships with a role, and failed logins."""
+"""Account tables: workspaces, staff users, their memberships with a role, invitations, failed logins."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -89,6 +90,33 @@ class Membership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     workspace: Mapped[Workspace] = relationship()
+
+
+class Invitation(Base):
+    """A workspace admin's offer of a membership to an email address, pending until that account accepts.
+
+    Addressed by email (stored lower-cased, as `users.email`), so inviting says nothing about whether an
+    account has it; one row per workspace and email. It goes with the workspace and with its inviter.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'agent')", name="role"),
+        UniqueConstraint("workspace_id", "email", name="uq_invitations_workspace_id_email"),
+        Index("ix_invitations_email", "email"),
+        Index("ix_invitations_invited_by_id", "invited_by_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles])
+    )
+    invited_by_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(Base):

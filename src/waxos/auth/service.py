@@ -164,11 +164,12 @@ async def workspaces_of(session: AsyncSession, user_id: int) -> list[tuple[Works
 
 
 async def delete_workspace(session: AsyncSession, workspace_id: int) -> bool:
-    """Delete a workspace with its memberships, event log and channel heads; False if there is none."""
+    """Delete a workspace with its memberships, invitations, event log and channel heads; False if there
+    is none."""
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
         return False
     await erase_workspace_log(session, workspace_id)
-    # Memberships go with it: their foreign key cascades.
+    # Memberships and invitations go with it: their foreign keys cascade.
     await session.delete(workspace)
     return True

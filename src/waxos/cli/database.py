@@ -62,14 +62,14 @@ async def _seed(database_url: str, password: str) -> tuple[DemoAccount, ...]:
 @click.option("--yes", is_flag=True, help="Do it: without this flag nothing is deleted.")
 @click.pass_context
 def delete_workspace_command(ctx: click.Context, workspace_id: int, yes: bool) -> None:
-    """Delete a workspace, its memberships, and its event log with its channel heads."""
+    """Delete a workspace, its memberships and invitations, and its event log with its channel heads."""
     settings = settings_from(ctx)
     if not yes:
         raise click.UsageError(f"this deletes workspace {workspace_id} and its event history: add --yes")
     if not asyncio.run(_delete(settings.database_url, workspace_id)):
         click.echo(f"waxos: no workspace {workspace_id}", err=True)
         ctx.exit(EXIT_FAILED)
-    click.echo(f"workspace {workspace_id} deleted, with its memberships and event log")
+    click.echo(f"workspace {workspace_id} deleted, with its memberships, invitations and event log")
 
 
 async def _delete(database_url: str, workspace_id: int) -> bool:

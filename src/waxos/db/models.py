@@ -1,6 +1,6 @@
 """Every table of the service, imported in one place so `Base.metadata` (and Alembic) sees all of them."""
 
-from waxos.auth.models import LoginFailure, Membership, User, Workspace
+from waxos.auth.models import Invitation, LoginFailure, Membership, User, Workspace
 from waxos.db.base import Base
 from waxos.events.tables import ChannelHead, LoggedEvent
 from waxos.events.terminations import UserTermination
@@ -17,6 +17,7 @@ __all__ = [
     "ChannelHead",
     "ChannelOccupancy",
     "Chat",
+    "Invitation",
     "LoggedEvent",
     "LoginFailure",
     "Membership",

@@ -34,5 +34,9 @@ class Unprocessable(InboxError):
     """The request names something that cannot be used here, e.g. an assignee who is not a member."""
 
 
+class Gone(InboxError):
+    """The thing was the caller's but can no longer be used (an expired invitation)."""
+
+
 class TooLarge(InboxError):
     """A text longer than the inbox stores."""

@@ -1,4 +1,8 @@
-"""Members: who belongs to a workspace, with which role; adding, re-roling, removing, deleting a user.
+"""Members: who belongs to a workspace, with which role; enrolling, re-roling, removing, deleting a user.
+
+Nobody is made a member without their consent: an admin invites an email address and the account
+accepts (`waxos.inbox.invitations`), which calls `enrol` here. So only an account that accepted can be
+removed, and have its live connections closed by the removal; a pending invitation is revoked silently.
 
 Access ends with membership (decision D8): the channel policy reads membership on every authorization,
 so a removed member is refused new subscriptions the moment this transaction commits, and the relay closes
@@ -9,18 +13,17 @@ to the user's own channel.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from waxos.auth.models import Membership, Role, User
-from waxos.auth.service import normalize_email
+from waxos.auth.models import Invitation, Membership, Role, User
 from waxos.channels.names import chats_channel, members_channel, user_channel
 from waxos.db.base import utcnow
 from waxos.events import ChatUnassigned, MemberAdded, MemberRemoved, MemberRoleChanged
 from waxos.events.terminations import terminate_connections
 from waxos.inbox.access import Actor, member_of
 from waxos.inbox.announcements import require_operator
-from waxos.inbox.errors import Conflict, NotFound, Unprocessable
+from waxos.inbox.errors import Conflict, NotFound
 from waxos.inbox.models import Chat
 from waxos.inbox.outbox import Outbox
 from waxos.inbox.pages import decode_cursor, encode_cursor
@@ -45,27 +48,26 @@ async def list_members(
     return rows, None
 
 
-async def add_member(
-    session: AsyncSession, actor: Actor, workspace_id: int, email: str, role: Role
-) -> tuple[Membership, User]:
-    """Add an existing user by email (admins only); `member.added` to the workspace and to the user."""
-    member = await member_of(session, actor, workspace_id)
-    member.require_admin("add members")
-    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
-    if user is None:
-        raise Unprocessable("unknown_user", "no user has this email address")
-    if await session.get(Membership, (user.id, workspace_id)) is not None:
-        raise Conflict("already_a_member", "this user is already a member", user_id=user.id)
-    membership = Membership(user_id=user.id, workspace_id=workspace_id, role=role, created_at=utcnow())
+async def enrol(
+    session: AsyncSession,
+    workspace_id: int,
+    user_id: int,
+    role: Role,
+    added_by_id: int | None,
+    socket_id: str | None,
+) -> Membership:
+    """Make the user a member (an accepted invitation, `waxos.inbox.invitations`): the membership and
+    `member.added` to the workspace and to the user, in the caller's transaction."""
+    membership = Membership(user_id=user_id, workspace_id=workspace_id, role=role, created_at=utcnow())
     session.add(membership)
     await session.flush()
-    outbox = Outbox(actor.socket_id)
+    outbox = Outbox(socket_id)
     outbox.add(
-        [members_channel(workspace_id), user_channel(user.id)],
-        MemberAdded(user_id=user.id, role=role.value, added_by_id=actor.user_id),
+        [members_channel(workspace_id), user_channel(user_id)],
+        MemberAdded(user_id=user_id, role=role.value, added_by_id=added_by_id),
     )
     await outbox.emit(session)
-    return membership, user
+    return membership
 
 
 async def _target(session: AsyncSession, workspace_id: int, user_id: int) -> Membership:
@@ -134,7 +136,8 @@ async def remove_member(session: AsyncSession, actor: Actor, workspace_id: int, 
 
 
 async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None:
-    """Delete a user account (platform operators only): every membership ends as a removal does."""
+    """Delete a user account (platform operators only): every membership ends as a removal does, and
+    the invitations to their email go too (those they sent go with the account: foreign key cascade)."""
     await require_operator(session, actor)
     if user_id == actor.user_id:
         raise Conflict("cannot_delete_self", "an operator cannot delete their own account")
@@ -148,6 +151,7 @@ async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None
     for membership in list(memberships):
         await _end_membership(session, membership, None, outbox)
     await terminate_connections(session, user_id)
+    await session.execute(delete(Invitation).where(Invitation.email == user.email))
     await session.delete(user)
     await session.flush()
     await outbox.emit(session)

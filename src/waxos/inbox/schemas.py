@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
-from waxos.auth.models import EMAIL_LENGTH, NAME_LENGTH, Membership, Role, User
+from waxos.auth.models import EMAIL_LENGTH, NAME_LENGTH, Invitation, Membership, Role, User
 from waxos.inbox.models import (
     CLIENT_ID_LENGTH,
     Chat,
@@ -225,13 +226,92 @@ class AnnouncementOut(BaseModel):
     workspaces: int = Field(description="How many workspaces it is being fanned out to")
 
 
-class MemberAdd(_Body):
-    """`POST /workspaces/{id}/members`: an existing user, by email, with a role."""
+def _email(value: str) -> str:
+    address = value.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+        raise ValueError("must be an email address: local-part@domain")
+    return address
 
-    email: Annotated[
-        SingleLineText, Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent2@acme.test"])
-    ]
+
+Email = Annotated[
+    SingleLineText,
+    Field(min_length=3, max_length=EMAIL_LENGTH, examples=["agent2@acme.test"]),
+    AfterValidator(_email),
+]
+"""An email address, compared as login compares it: surrounding blanks dropped, lower-cased."""
+
+
+class MemberInvite(_Body):
+    """`POST /workspaces/{id}/members`: invite an email address, with the role it will have on accepting."""
+
+    email: Email
     role: Role
+
+
+class InvitationSent(BaseModel):
+    """The answer to an invitation: the same whether or not an account has the email."""
+
+    status: Literal["invited"] = "invited"
+    invitation_id: int
+    email: str
+    role: Role
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> InvitationSent:
+        """What the inviting admin is told."""
+        return cls(
+            invitation_id=invitation.id,
+            email=invitation.email,
+            role=invitation.role,
+            expires_at=invitation.expires_at,
+        )
+
+
+class InvitationOut(BaseModel):
+    """A workspace's invitation as its admins see it; `expired` ones can be renewed by inviting again."""
+
+    id: int
+    email: str
+    role: Role
+    invited_by_id: int
+    invited_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+class InvitationPage(BaseModel):
+    """A page of a workspace's invitations, by id."""
+
+    items: list[InvitationOut]
+    next_cursor: str | None
+
+
+class MyInvitationOut(BaseModel):
+    """An invitation as its invitee sees it: which workspace, which role, who invited and when."""
+
+    id: int
+    workspace_id: int
+    workspace_name: str
+    role: Role
+    invited_by_name: str
+    invited_at: datetime
+    expires_at: datetime
+
+
+class MyInvitations(BaseModel):
+    """The caller's pending invitations, newest first."""
+
+    items: list[MyInvitationOut]
+
+
+class Joined(BaseModel):
+    """The membership an accepted invitation made."""
+
+    workspace_id: int
+    workspace_name: str
+    role: Role
+    joined_at: datetime
 
 
 class MemberPatch(_Body):

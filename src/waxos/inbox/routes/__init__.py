@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from waxos.inbox.routes import chats, members, messages, notifications, suggestions
+from waxos.inbox.routes import chats, invitations, members, messages, notifications, suggestions
 
 router = APIRouter()
-for _resource in (chats, messages, suggestions, notifications, members):
+for _resource in (chats, messages, suggestions, notifications, members, invitations):
     router.include_router(_resource.router)

@@ -1,4 +1,7 @@
-"""Member routes: list, add by email, change role, remove; and deleting a user account (operators)."""
+"""Member routes: list, change role, remove; and deleting a user account (operators).
+
+Members join by invitation: `waxos.inbox.routes.invitations`.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from fastapi import APIRouter, Query
 
 from waxos.api.deps import ReadSessionDep, SessionDep
 from waxos.api.openapi import emits
-from waxos.events import ChatUnassigned, MemberAdded, MemberRemoved, MemberRoleChanged
+from waxos.events import ChatUnassigned, MemberRemoved, MemberRoleChanged
 from waxos.inbox import members
 from waxos.inbox.pages import DEFAULT_LIMIT, MAX_LIMIT
 from waxos.inbox.routes.deps import ActorDep, errors
-from waxos.inbox.schemas import MemberAdd, MemberOut, MemberPage, MemberPatch
+from waxos.inbox.schemas import MemberOut, MemberPage, MemberPatch
 from waxos.text import SingleLineText
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
@@ -31,19 +34,6 @@ async def list_members(
     """By user id; pass `next_cursor` as `cursor` for the next page."""
     page, next_cursor = await members.list_members(session, actor, workspace_id, cursor, limit)
     return MemberPage(items=[MemberOut.of(m, u) for m, u in page], next_cursor=next_cursor)
-
-
-@router.post(
-    "/workspaces/{workspace_id}/members",
-    status_code=201,
-    summary="Add a user to a workspace (admins only)",
-    responses=errors(_ADMIN, (409, "already a member"), (422, "no user has this email address")),
-    openapi_extra=emits(MemberAdded),
-)
-async def add_member(workspace_id: int, body: MemberAdd, session: SessionDep, actor: ActorDep) -> MemberOut:
-    """`member.added` to the workspace's members channel and to the user's own channel."""
-    membership, user = await members.add_member(session, actor, workspace_id, body.email, body.role)
-    return MemberOut.of(membership, user)
 
 
 @router.patch(
@@ -68,7 +58,8 @@ async def change_role(
     openapi_extra=emits(MemberRemoved, ChatUnassigned),
 )
 async def remove_member(workspace_id: int, user_id: int, session: SessionDep, actor: ActorDep) -> None:
-    """Access ends at once: their subscriptions to the workspace's channels are refused from now on, and
+    """Only members who accepted an invitation exist to be removed (a pending one is revoked instead).
+    Access ends at once: their subscriptions to the workspace's channels are refused from now on, and
     their live connections are closed within seconds. Their chats in the workspace are unassigned."""
     await members.remove_member(session, actor, workspace_id, user_id)
 
