@@ -44,8 +44,14 @@ async def invite(
     member = await member_of(session, actor, workspace_id)
     member.require_admin("invite members")
     address = normalize_email(email)
-    # Invitations of one workspace are written one at a time, so the same email twice makes one row.
+    # Invitations of one workspace are written one at a time, so the same email twice makes one row; the
+    # invitation is locked before membership is read, so an acceptance in flight is seen as a membership.
     await session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
+    invitation = await session.scalar(
+        select(Invitation)
+        .where(Invitation.workspace_id == workspace_id, Invitation.email == address)
+        .with_for_update()
+    )
     already = await session.scalar(
         select(Membership.user_id)
         .join(User, User.id == Membership.user_id)
@@ -54,9 +60,6 @@ async def invite(
     if already is not None:
         raise Conflict("already_a_member", "this email belongs to a member of the workspace")
     now = utcnow()
-    invitation = await session.scalar(
-        select(Invitation).where(Invitation.workspace_id == workspace_id, Invitation.email == address)
-    )
     if invitation is None:
         invitation = Invitation(workspace_id=workspace_id, email=address)
         session.add(invitation)
