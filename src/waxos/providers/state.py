@@ -115,7 +115,11 @@ async def held_epoch(session: AsyncSession) -> int:
     PostgreSQL: a share lock on the row until commit, which a switch's update waits for (relays marking
     at once do not wait for each other). SQLite: a write transaction already excludes every other writer.
     """
-    epoch = await session.scalar(
-        select(ProviderStateRow.epoch).where(ProviderStateRow.id == STATE_ROW).with_for_update(read=True)
-    )
+    epoch = await session.scalar(_HELD_EPOCH)
     return 1 if epoch is None else int(epoch)
+
+
+# Built once: the relay reads it in every marking transaction.
+_HELD_EPOCH = (
+    select(ProviderStateRow.epoch).where(ProviderStateRow.id == STATE_ROW).with_for_update(read=True)
+)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, case, delete, func, or_, select, true
+from sqlalchemy import Select, String, bindparam, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -84,15 +85,24 @@ async def channels_to_claim(
     A read: it can run in a read-only transaction, so a relay whose leases are all fresh can look for
     work without taking SQLite's write lock.
     """
-    query = candidates_query(owner, limit, exclude)
-    return [Candidate(channel, until, now) for channel, until, now in await session.execute(query)]
+    rows = await session.execute(candidates_query(limit), candidate_parameters(owner, exclude))
+    return [Candidate(channel, until, now) for channel, until, now in rows]
 
 
-def candidates_query(owner: str, limit: int, exclude: Sequence[str] = ()) -> Select[Any]:
+def candidate_parameters(owner: str, exclude: Sequence[str]) -> dict[str, Any]:
+    """The values of `candidates_query`'s parameters."""
+    return {"owner": owner, "exclude": list(exclude)}
+
+
+@cache
+def candidates_query(limit: int) -> Select[Any]:
     """The query behind `channels_to_claim`: (channel, mine_until, now) rows, oldest work first.
 
     Another relay's lease counts as expired by the database's clock, which the rows also carry as `now`.
+    Built once per `limit`, with the relay's name and the channels it leaves out as parameters
+    (`candidate_parameters`): building this statement cost a round more than running it.
     """
+    owner = bindparam("owner", type_=String())
     # One lease row per channel at most, so grouping by its columns keeps one row per channel.
     mine_until = case((RelayLease.owner == owner, RelayLease.expires_at), else_=None).label("mine_until")
     return (
@@ -105,8 +115,8 @@ def candidates_query(owner: str, limit: int, exclude: Sequence[str] = ()) -> Sel
                 RelayLease.expires_at < database_now(),
                 RelayLease.owner == owner,
             ),
+            LoggedEvent.channel.not_in(bindparam("exclude", expanding=True)),
         )
-        .where(LoggedEvent.channel.not_in(exclude) if exclude else true())
         .group_by(LoggedEvent.channel, RelayLease.owner, RelayLease.expires_at)
         .order_by(func.min(LoggedEvent.occurred_at))
         .limit(limit)

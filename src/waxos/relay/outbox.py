@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waxos.events.tables import LoggedEvent
@@ -42,7 +43,20 @@ async def work(
     A read, for the relay's read-only rounds; when a lease needs taking or renewing, the relay claims
     and reads again under the write lock. Each candidate carries the database's time of this statement.
     """
-    candidates = leases.candidates_query(owner, limit, exclude).cte("candidates")
+    rows = await session.execute(_work_query(limit, per_channel), leases.candidate_parameters(owner, exclude))
+    found: dict[str, Candidate] = {}
+    pending = []
+    for channel, mine_until, now, seq, type_, payload, occurred_at, socket_id in rows:
+        if channel not in found:
+            found[channel] = Candidate(channel, mine_until, now)
+        pending.append(PendingEvent(channel, seq, type_, payload, occurred_at, socket_id))
+    return list(found.values()), pending
+
+
+@cache
+def _work_query(limit: int, per_channel: int) -> Select[Any]:
+    """The statement behind `work`, built once per limit (its parameters: `candidate_parameters`)."""
+    candidates = leases.candidates_query(limit).cte("candidates")
     numbered = (
         select(
             LoggedEvent.channel,
@@ -59,7 +73,7 @@ async def work(
         .where(LoggedEvent.delivered_at.is_(None))
         .subquery()
     )
-    rows = await session.execute(
+    return (
         select(
             candidates.c.channel,
             candidates.c.mine_until,
@@ -74,13 +88,6 @@ async def work(
         .where(numbered.c.position <= per_channel)
         .order_by(candidates.c.channel, numbered.c.seq)
     )
-    found: dict[str, Candidate] = {}
-    pending = []
-    for channel, mine_until, now, seq, type_, payload, occurred_at, socket_id in rows:
-        if channel not in found:
-            found[channel] = Candidate(channel, mine_until, now)
-        pending.append(PendingEvent(channel, seq, type_, payload, occurred_at, socket_id))
-    return list(found.values()), pending
 
 
 async def undelivered(session: AsyncSession, channels: Sequence[str], per_channel: int) -> list[PendingEvent]:
@@ -130,28 +137,10 @@ async def mark_delivered(
     """
     if not ranges:
         return []
-    held = set(
-        await session.scalars(
-            select(RelayLease.channel)
-            .where(
-                RelayLease.channel.in_(sorted(ranges)),
-                RelayLease.owner == owner,
-            )
-            .order_by(RelayLease.channel)
-            .with_for_update()
-        )
-    )
+    held = set(await session.scalars(_HELD_LEASES, {"owner": owner, "channels": sorted(ranges)}))
     if held:
         await session.execute(
-            update(_events)
-            .where(
-                and_(
-                    _events.c.channel == bindparam("b_channel"),
-                    _events.c.seq.between(bindparam("b_first"), bindparam("b_last")),
-                    _events.c.delivered_at.is_(None),
-                )
-            )
-            .values(delivered_at=now),
+            _MARK.values(delivered_at=now),
             [
                 {"b_channel": channel, "b_first": first, "b_last": last}
                 for channel, (first, last) in ranges.items()
@@ -159,6 +148,24 @@ async def mark_delivered(
             ],
         )
     return sorted(set(ranges) - held)
+
+
+# Built once (as the relay's read is): building them cost a round about as much as running them.
+_HELD_LEASES = (
+    select(RelayLease.channel)
+    .where(
+        RelayLease.channel.in_(bindparam("channels", expanding=True)), RelayLease.owner == bindparam("owner")
+    )
+    .order_by(RelayLease.channel)
+    .with_for_update()
+)
+_MARK = update(_events).where(
+    and_(
+        _events.c.channel == bindparam("b_channel"),
+        _events.c.seq.between(bindparam("b_first"), bindparam("b_last")),
+        _events.c.delivered_at.is_(None),
+    )
+)
 
 
 async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
