@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from tests.support.accounts import migrated
-from tests.support.events import FakePusher, Received, Reply, StandIn, emit_messages, log_rows, until
+from tests.support.events import (
+    FakePusher,
+    Received,
+    Reply,
+    StandIn,
+    emit_messages,
+    log_rows,
+    until,
+    until_delivered,
+)
 from tests.support.settings import make_settings
 from waxos.db.engine import make_sessionmaker, transaction
 from waxos.providers.failover import FailoverRules
@@ -133,6 +142,9 @@ async def test_a_switch_made_by_hand_is_followed_and_not_undone(database_url: st
             await relay.start()
             await emit_messages(sessions, CHANNEL, 2)
             await until(lambda: primary.batches.seqs(CHANNEL) == [1, 2])
+            # Marked too: a switch before the marking would (rightly) send them again to the secondary,
+            # which test_events_sent_while_the_provider_switched_are_sent_again_to_the_new_provider covers.
+            await until_delivered(sessions, 2)
             async with transaction(sessions) as session:
                 await switch(
                     session,
