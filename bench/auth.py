@@ -2,9 +2,9 @@
 
 Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 16] [--duration 10]
 
-It migrates and demo-seeds the database (a fresh SQLite file unless --database-url names another),
-starts `waxos serve` (one uvicorn worker, relay off, log level WARNING so no access line is written per
-request) on a free port, and drives it with keep-alive HTTP/1.1 connections from this process, each with
+It migrates and demo-seeds a throw-away database (a fresh SQLite file, or a new database beside
+--database-url's PostgreSQL), starts `waxos serve` (one uvicorn worker, relay off, log level WARNING so
+no access line is written per request) on a free port, and drives it with keep-alive HTTP/1.1 connections from this process, each with
 one request in flight (closed loop, fixed concurrency). It reports requests/s and latency percentiles for:
 
   - GET /health/live: the HTTP stack alone (uvicorn + FastAPI routing), the floor;
@@ -41,6 +41,7 @@ from urllib.parse import urlencode
 
 import jwt
 from argon2 import PasswordHasher
+from harness import database, free_port
 from sqlalchemy import select
 
 from waxos.auth.lookup import StaffLookup
@@ -265,13 +266,6 @@ async def prepare(database_url: str) -> tuple[int, int, int]:
         await engine.dispose()
 
 
-def free_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(env_file: Path, port: int) -> subprocess.Popen[bytes]:
     """`waxos serve` with one worker, as production runs it; returns once it answers."""
     env = {**os.environ, "WAXOS_LOG_LEVEL": "WARNING", "WAXOS_RUN_RELAY": "false"}
@@ -313,8 +307,8 @@ def main() -> None:
     parser.add_argument("--hashing-queue", type=int, default=16, help="WAXOS_LOGIN_HASHING_QUEUE")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    # A throw-away database (beside --database-url's, never that one): it is migrated and demo-seeded.
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as database_url:
         user_id, generation, workspace_id = asyncio.run(prepare(database_url))
         env_file = Path(tmp) / "bench.env"
         env_file.write_text(

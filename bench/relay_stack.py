@@ -14,6 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import harness
+from harness import free_port
+
 from waxos.config import Settings, load_settings
 
 APP_ID, KEY, SECRET = "100001", "bench-key", "bench-secret-value"
@@ -21,21 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER_CREDENTIALS = ("--app-id", APP_ID, "--key", KEY, "--secret", SECRET)
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def database(url: str | None) -> Iterator[str]:
-    """`url`, or a fresh SQLite file removed afterwards."""
-    if url:
-        yield url
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite+aiosqlite:///{folder}/bench.db"
+    """A throw-away database: a fresh SQLite file, or a new database beside PostgreSQL's `url` (never
+    `url`'s own: the benches migrate and fill what they get)."""
+    with tempfile.TemporaryDirectory() as folder, harness.database(url, folder) as fresh:
+        yield fresh
 
 
 @contextlib.contextmanager

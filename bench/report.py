@@ -14,7 +14,6 @@ quiet machine (the load average is printed beside the table). `--quick` shortens
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -23,9 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,35 +123,6 @@ def measure(run: Run, url: str | None, quick: bool) -> None:
     run.figures["takeover max"] = number(r"takeover: max ([\d.]+) s", output) or float("nan")
 
 
-@contextmanager
-def fresh_postgres(base: str) -> Iterator[str]:
-    """A throw-away PostgreSQL database beside `base` (dropped afterwards)."""
-    import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base)
-    name = f"waxos_bench_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-        )
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def verdict(key: str, value: float, database: str) -> str:
     """The figure with its unit, and whether it meets the target."""
     unit, postgres, sqlite, lower = TARGETS[key]
@@ -245,8 +212,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = {database: Run(database) for database in DATABASES}
     measure(runs["SQLite"], None, args.quick)
-    with fresh_postgres(args.postgres_url) as url:
-        measure(runs["PostgreSQL"], url, args.quick)
+    # Each script makes its own throw-away database beside this one.
+    measure(runs["PostgreSQL"], args.postgres_url, args.quick)
     command = " ".join([".venv/bin/python", "bench/report.py", *sys.argv[1:]])
     load = os.getloadavg()
     print(f"\ncommand: {command}")
