@@ -9,7 +9,7 @@ deleted user's token gets `NotAuthenticated` (401) rather than 404.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,38 +104,37 @@ async def message_for(
     session: AsyncSession, actor: Actor, message_id: int, *, lock: bool = False
 ) -> tuple[Member, Chat, Message]:
     """The message, its chat and the caller's membership; `lock` holds the message row until commit."""
-    statement = (
-        select(Message, Chat, Membership.role)
-        .join(Chat, Chat.id == Message.chat_id)
-        .join(Membership, _membership(actor, Chat.workspace_id))
-        .where(Message.id == message_id)
-    )
-    if lock:
-        statement = statement.with_for_update(of=Message)
-    row = (await session.execute(statement)).one_or_none()
-    if row is None:
-        raise await missing(session, actor, "message")
-    message, chat, role = row
-    return Member(actor.user_id, chat.workspace_id, role), chat, message
+    return await _in_chat(session, actor, Message, message_id, "message", lock)
 
 
 async def suggestion_for(
     session: AsyncSession, actor: Actor, suggestion_id: int, *, lock: bool = False
 ) -> tuple[Member, Chat, Suggestion]:
     """The suggestion, its chat and the caller's membership; `lock` holds the suggestion until commit."""
+    return await _in_chat(session, actor, Suggestion, suggestion_id, "suggestion", lock)
+
+
+_InChat = TypeVar("_InChat", Message, Suggestion)
+
+
+async def _in_chat(
+    session: AsyncSession, actor: Actor, model: type[_InChat], row_id: int, what: str, lock: bool
+) -> tuple[Member, Chat, _InChat]:
+    """A row of a chat (`model`), its chat and the caller's membership; `missing` if the caller may not
+    see it; `lock` holds the row until commit."""
     statement = (
-        select(Suggestion, Chat, Membership.role)
-        .join(Chat, Chat.id == Suggestion.chat_id)
+        select(model, Chat, Membership.role)
+        .join(Chat, Chat.id == model.chat_id)
         .join(Membership, _membership(actor, Chat.workspace_id))
-        .where(Suggestion.id == suggestion_id)
+        .where(model.id == row_id)
     )
     if lock:
-        statement = statement.with_for_update(of=Suggestion)
+        statement = statement.with_for_update(of=model)
     row = (await session.execute(statement)).one_or_none()
     if row is None:
-        raise await missing(session, actor, "suggestion")
-    suggestion, chat, role = row
-    return Member(actor.user_id, chat.workspace_id, role), chat, suggestion
+        raise await missing(session, actor, what)
+    found, chat, role = row
+    return Member(actor.user_id, chat.workspace_id, role), chat, found
 
 
 async def notification_for(session: AsyncSession, actor: Actor, notification_id: int) -> Notification:
