@@ -4,8 +4,9 @@ Run:  .venv/bin/python bench/auth.py [--database-url URL] [--concurrency 16] [--
 
 It migrates and demo-seeds a throw-away database (a fresh SQLite file, or a new database beside
 --database-url's PostgreSQL), starts `waxos serve` (one uvicorn worker, relay off, log level WARNING so
-no access line is written per request) on a free port, and drives it with keep-alive HTTP/1.1 connections from this process, each with
-one request in flight (closed loop, fixed concurrency). It reports requests/s and latency percentiles for:
+no access line is written per request) on a free port, and drives it with keep-alive HTTP/1.1
+connections from this process, each with one request in flight (closed loop, fixed concurrency). It
+reports requests/s and latency percentiles for:
 
   - GET /health/live: the HTTP stack alone (uvicorn + FastAPI routing), the floor;
   - POST /api/v1/pusher/auth for a private and a presence workspace channel: token verification, the
