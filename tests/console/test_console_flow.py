@@ -88,6 +88,10 @@ async def test_a_message_posted_in_one_console_arrives_live_in_another(tmp_path:
             arrived = alan.locator(".log .rows .row").filter(has_text="message.new")
             await arrived.first.wait_for(timeout=15_000)
             assert await arrived.first.locator(".via").inner_text() == "live"
+            # The counters (refreshed every 0.5 s) count what the rows show: chat.new and message.new.
+            await alan.wait_for_function(
+                "() => document.querySelector('[data-testid=received]').textContent === '2'", timeout=5_000
+            )
             await shot(alan, "live")
             await shot(ada, "inbox")
 
